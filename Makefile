@@ -1,0 +1,75 @@
+# Credit-scoring platform: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+export CREDIT_HOME ?= $(CURDIR)/var
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_TARGET_PATH ?= $(CREDIT_HOME)/dbt/target
+export DBT_LOG_PATH ?= $(CREDIT_HOME)/dbt/logs
+APPLICANTS ?= 30000
+SEED ?= 42
+SOURCE ?= $(CREDIT_HOME)/data/synthetic
+
+.PHONY: help venv demo test test-fast pipeline generate load dbt train score serving publish \
+        api superset mlflow-ui bench lint clean summary
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install requirements.txt (idempotent)
+
+demo: $(STAMP) ## synthetic data, the whole pipeline, services up
+	@if [ ! -f "$(SOURCE)/application_train.csv" ] && [ ! -f "$(SOURCE)/application_train.parquet" ]; then \
+	  $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE); fi
+	$(MAKE) pipeline
+	$(PY) -m warehouse summary
+
+pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
+	$(PY) -m warehouse load --source $(SOURCE)
+	$(VENV)/bin/dbt build --quiet
+	@if [ -d training ] && [ -f training/__main__.py ]; then \
+	  $(PY) -m training train && $(PY) -m training score && \
+	  $(VENV)/bin/dbt build --quiet --select tag:serving; fi
+	$(PY) -m warehouse publish
+
+generate: $(STAMP) ## write synthetic Kaggle files (APPLICANTS, SEED)
+	$(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE)
+
+load: $(STAMP) ## load SOURCE into the raw schema (all or nothing)
+	$(PY) -m warehouse load --source $(SOURCE)
+
+dbt: $(STAMP) ## dbt build (feature store)
+	$(VENV)/bin/dbt build
+
+publish: $(STAMP) ## publish the build warehouse as the serving copy
+	$(PY) -m warehouse publish
+
+summary: $(STAMP) ## row counts of the build warehouse
+	$(PY) -m warehouse summary
+
+test: $(STAMP) ## the whole test suite (installs what it needs)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP) ## unit tests only
+	$(PY) -m pytest -q tests/unit
+
+lint: $(STAMP) ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP) ## benchmarks at full Kaggle scale; results in reports/
+	$(PY) -m benchmarks.run
+
+clean: ## remove generated state under CREDIT_HOME
+	rm -rf $(CREDIT_HOME)

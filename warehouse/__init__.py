@@ -1,0 +1,1 @@
+"""Warehouse: the only package that opens DuckDB files (load, scoring writes, publish)."""

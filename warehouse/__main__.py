@@ -1,0 +1,93 @@
+"""`python -m warehouse <command>`: generate, realism, fit-synth, build-schema, load, publish, summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic Kaggle-format files")
+    gen.add_argument("--applicants", type=int, default=30_000)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--out", type=Path, default=None, help="default: $CREDIT_HOME/data/synthetic")
+    gen.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    gen.add_argument("--drift", choices=["default", "none"], default="default")
+    gen.add_argument("--no-progress", action="store_true")
+
+    rea = sub.add_parser("realism", help="compare synthetic files with real ones")
+    rea.add_argument("--real", type=Path, required=True)
+    rea.add_argument("--synthetic", type=Path, required=True)
+    rea.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/realism.md")
+
+    fit = sub.add_parser("fit-synth", help="(maintainers) learn the generator's statistics")
+    fit.add_argument("--real", type=Path, required=True)
+
+    bsc = sub.add_parser("build-schema", help="(maintainers) derive kaggle_schema.yaml")
+    bsc.add_argument("--real", type=Path, required=True)
+
+    load = sub.add_parser("load", help="load the eight Kaggle files into the raw schema")
+    load.add_argument("--source", type=Path, default=None, help="default: $CREDIT_HOME/data/synthetic")
+
+    sub.add_parser("publish", help="publish the build warehouse as the read-only serving copy")
+    sub.add_parser("summary", help="print row counts of the build warehouse")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    from warehouse.config import get_settings
+
+    settings = get_settings()
+    try:
+        if args.command == "generate":
+            from warehouse.synth.generate import generate
+
+            out = args.out or settings.data_dir / "synthetic"
+            generate(out, applicants=args.applicants, seed=args.seed, fmt=args.format,
+                     drift=args.drift, progress=not args.no_progress)
+            print(f"wrote synthetic data to {out}")
+        elif args.command == "realism":
+            from warehouse.synth.realism import realism
+
+            out = args.out or settings.reports_dir / "realism.md"
+            result = realism(args.real, args.synthetic, out)
+            print(result.summary())
+            print(f"wrote {out}")
+        elif args.command == "fit-synth":
+            from warehouse.synth.fit import fit
+
+            print(f"wrote {fit(args.real)}")
+        elif args.command == "build-schema":
+            from warehouse.schema_build import write
+
+            print(f"wrote {write(args.real)}")
+        elif args.command == "load":
+            from warehouse.load import load
+
+            report = load(args.source or settings.data_dir / "synthetic", settings.warehouse_path)
+            print(report.summary())
+        elif args.command == "publish":
+            from warehouse.publish import publish
+
+            print(f"published {publish(settings.warehouse_path, settings.serving_path)}")
+        elif args.command == "summary":
+            from warehouse.publish import summary
+
+            print(summary(settings.warehouse_path))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+from warehouse.errors import UserError  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

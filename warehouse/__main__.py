@@ -50,8 +50,14 @@ def main(argv: list[str] | None = None) -> int:
             from warehouse.synth.generate import generate
 
             out = args.out or settings.data_dir / "synthetic"
-            generate(out, applicants=args.applicants, seed=args.seed, fmt=args.format,
-                     drift=args.drift, progress=not args.no_progress)
+            generate(
+                out,
+                applicants=args.applicants,
+                seed=args.seed,
+                fmt=args.format,
+                drift=args.drift,
+                progress=not args.no_progress,
+            )
             print(f"wrote synthetic data to {out}")
         elif args.command == "realism":
             from warehouse.synth.realism import realism

@@ -151,12 +151,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> int
     header = None
     if path.suffix == ".parquet":
         try:
-            header = [
-                r[0]
-                for r in con.execute(
-                    f"select name from parquet_schema('{path}') where name <> 'schema'"
-                ).fetchall()
-            ]
+            header = [r[0] for r in con.execute(f"describe select * from read_parquet('{path}')").fetchall()]
         except duckdb.Error as exc:
             raise _explain(path, exc) from exc
         if not header:

@@ -1,0 +1,21 @@
+-- One row per applicant with at least one bureau credit: bureau_* features, see bureau_features().
+with
+
+credits as (
+
+    select * from {{ ref('int_bureau_credits_enriched') }}
+
+),
+
+aggregated as (
+
+    select
+        sk_id_curr,
+        {{ feature_select(bureau_features()) | indent(4) }}
+
+    from credits
+    group by sk_id_curr
+
+)
+
+select * from aggregated

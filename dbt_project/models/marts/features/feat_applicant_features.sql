@@ -1,0 +1,38 @@
+-- One row per applicant (train and test), keyed by sk_id_curr: every feature the model sees, and
+-- no label (see feat_applicant_labels). Columns come from feature_catalog(); applicants without
+-- history keep their row, with NULL aggregates and zero counts.
+{%- set catalog = feature_catalog() %}
+{%- set base = catalog[0].alias %}
+{%- set columns = [base ~ '.sk_id_curr'] %}
+{%- for group in catalog %}
+    {%- for f in group.features %}
+        {%- if f.fill_zero %}
+            {%- do columns.append('coalesce(' ~ group.alias ~ '.' ~ f.name ~ ', 0) as ' ~ f.name) %}
+        {%- else %}
+            {%- do columns.append(group.alias ~ '.' ~ f.name) %}
+        {%- endif %}
+    {%- endfor %}
+{%- endfor %}
+
+with
+{% for group in catalog %}
+{{ group.alias }} as (
+
+    select * from {{ ref(group.model) }}
+
+),
+{% endfor %}
+joined as (
+
+    select
+        {{ columns | join(',\n        ') }}
+
+    from {{ base }}
+    {%- for group in catalog[1:] %}
+    left join {{ group.alias }}
+        on {{ base }}.sk_id_curr = {{ group.alias }}.sk_id_curr
+    {%- endfor %}
+
+)
+
+select * from joined

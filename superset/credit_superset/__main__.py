@@ -1,0 +1,137 @@
+"""`python -m credit_superset <command>` (PYTHONPATH=superset, in .venv-superset).
+
+  up         provision (if anything changed since the last time) and start the server: `make superset`
+  provision  provision now, even if nothing changed
+  start      start the server (background, pid file under $CREDIT_HOME/superset)
+  stop       stop it: `make superset-stop`
+  bundle     write the import zip built from superset/assets (--out PATH)
+  check      fetch every chart's data through the REST API (--applicant ID for Client 360)
+  browse     open each dashboard in headless chromium: screenshots and load times into reports/
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from credit_superset import bundle
+from credit_superset.settings import SUPERSET_DIR, port, reports_dir, serving_path, superset_home
+
+
+def _stamp_digest() -> str:
+    import importlib.metadata
+
+    digest = hashlib.sha256()
+    digest.update(bundle.assets_digest().encode())
+    for path in sorted([*(SUPERSET_DIR / "credit_superset").glob("*.py"), SUPERSET_DIR / "superset_config.py"]):
+        digest.update(path.read_bytes())
+    for part in (str(serving_path()), bundle.marts_schema(), importlib.metadata.version("apache-superset")):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def _stamp_file() -> Path:
+    return superset_home() / "provisioned.json"
+
+
+def cmd_up(force: bool) -> int:
+    from credit_superset import provision, server
+
+    digest = _stamp_digest()
+    stamp = json.loads(_stamp_file().read_text()) if _stamp_file().exists() else {}
+    if force or stamp.get("digest") != digest:
+        if server.running_pid():
+            server.stop()
+        start = time.monotonic()
+        timings = provision.provision()
+        timings["provision_total_s"] = round(time.monotonic() - start, 1)
+        _stamp_file().write_text(json.dumps({"digest": digest, **timings}, indent=2))
+        print(f"provisioned Superset in {timings['provision_total_s']} s: {json.dumps(timings)}")
+    else:
+        print("Superset already provisioned with these assets and settings: nothing to change")
+    seconds = server.start()
+    state = "started" if seconds else "already running"
+    print(f"Superset {state} on {server.base_url()} (pid file {server.pid_file()}, log {server.log_file()})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m credit_superset", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up")
+    sub.add_parser("provision")
+    sub.add_parser("start")
+    sub.add_parser("stop")
+    bun = sub.add_parser("bundle")
+    bun.add_argument("--out", type=Path, default=None)
+    chk = sub.add_parser("check")
+    chk.add_argument("--applicant", type=int, default=None)
+    chk.add_argument("--user", default="admin")
+    chk.add_argument("--password", default=None)
+    brw = sub.add_parser("browse")
+    brw.add_argument("--user", default=None)
+    brw.add_argument("--password", default=None)
+    brw.add_argument("--applicant", type=int, default=None)
+    brw.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/superset")
+    brw.add_argument("--dashboards", default="portfolio,client-360,monitoring")
+    step = sub.add_parser("_step")
+    step.add_argument("name", choices=["users", "after-import"])
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "up":
+            return cmd_up(force=False)
+        if args.command == "provision":
+            return cmd_up(force=True)
+        if args.command == "start":
+            from credit_superset import server
+
+            server.start()
+            print(f"Superset on {server.base_url()}")
+        elif args.command == "stop":
+            from credit_superset import server
+
+            print("stopped" if server.stop() else "Superset was not running")
+        elif args.command == "bundle":
+            out = bundle.write_zip(args.out or superset_home() / "bundle.zip")
+            print(out)
+        elif args.command == "check":
+            from credit_superset import checks
+
+            result = checks.check_all_charts(
+                f"http://127.0.0.1:{port()}", args.user, args.password, applicant=args.applicant
+            )
+            print(json.dumps(result))
+            return 0 if all(c["ok"] for c in result["charts"]) else 1
+        elif args.command == "browse":
+            from credit_superset import browser
+
+            result = browser.browse(
+                f"http://127.0.0.1:{port()}",
+                user=args.user,
+                password=args.password,
+                applicant=args.applicant,
+                out_dir=args.out or reports_dir() / "superset",
+                slugs=args.dashboards.split(","),
+            )
+            print(json.dumps(result))
+        elif args.command == "_step":
+            from credit_superset import provision
+
+            result = provision.ensure_users(serving_path()) if args.name == "users" else provision.after_import()
+            print(json.dumps(result))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

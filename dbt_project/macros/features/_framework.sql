@@ -23,21 +23,29 @@
 {% endmacro %}
 
 
-{#- SQL of one aggregate over an expression; `order_by` is the time column for first/last/slope. -#}
-{% macro agg_sql(agg, expr, order_by=none) %}
+{#-
+    SQL of one aggregate over an expression, restricted to the rows where `where` holds (none = all
+    rows). The restriction is a CASE inside the aggregate, not a FILTER clause: same result (the
+    aggregates skip NULLs), but DuckDB evaluates many FILTER clauses about five times slower.
+    `order_by` is the (numeric) time key of first / last and the x of slope.
+-#}
+{% macro agg_sql(agg, expr, order_by=none, where=none) %}
+    {%- set value = ('case when ' ~ where ~ ' then ' ~ expr ~ ' end') if where else expr -%}
+    {%- set flag = 'case when ' ~ expr ~ ' then 1.0 else 0.0 end' -%}
+    {%- set key = ('case when ' ~ where ~ ' then ' ~ order_by ~ ' end') if where else order_by -%}
     {%- set templates = {
-        'min': 'min(' ~ expr ~ ')',
-        'max': 'max(' ~ expr ~ ')',
-        'mean': 'avg(' ~ expr ~ ')',
-        'sum': 'sum(' ~ expr ~ ')',
-        'var': 'var_samp(' ~ expr ~ ')',
-        'std': 'stddev_samp(' ~ expr ~ ')',
-        'share': 'avg(case when ' ~ expr ~ ' then 1.0 else 0.0 end)',
-        'count': 'count(case when ' ~ expr ~ ' then 1 end)',
-        'nunique': 'count(distinct ' ~ expr ~ ')',
-        'slope': 'regr_slope(' ~ expr ~ ', ' ~ order_by ~ ')',
-        'first': 'arg_min(' ~ expr ~ ', ' ~ order_by ~ ')',
-        'last': 'arg_max(' ~ expr ~ ', ' ~ order_by ~ ')',
+        'min': 'min(' ~ value ~ ')',
+        'max': 'max(' ~ value ~ ')',
+        'mean': 'avg(' ~ value ~ ')',
+        'sum': 'sum(' ~ value ~ ')',
+        'var': 'var_samp(' ~ value ~ ')',
+        'std': 'stddev_samp(' ~ value ~ ')',
+        'share': 'avg(' ~ (('case when ' ~ where ~ ' then ' ~ flag ~ ' end') if where else flag) ~ ')',
+        'count': 'count(case when ' ~ ((where ~ ' and ') if where else '') ~ '(' ~ expr ~ ') then 1 end)',
+        'nunique': 'count(distinct ' ~ value ~ ')',
+        'slope': 'regr_slope(' ~ value ~ ', ' ~ order_by ~ ')',
+        'first': 'arg_min(' ~ expr ~ ', ' ~ key ~ ')',
+        'last': 'arg_max(' ~ expr ~ ', ' ~ key ~ ')',
     } -%}
     {%- if agg not in templates -%}
         {{ exceptions.raise_compiler_error("unknown aggregate '" ~ agg ~ "'") }}
@@ -65,12 +73,9 @@
 {% endmacro %}
 
 
-{#- Wrap an aggregate in a FILTER clause for a window / state split (none = all rows). -#}
-{% macro filtered(sql, where) %}
-    {%- if where -%}
-        {{ return(sql ~ ' filter (where ' ~ where ~ ')') }}
-    {%- endif -%}
-    {{ return(sql) }}
+{#- A row restriction as a CASE for hand-written aggregates: `when(where, expr)`. -#}
+{% macro when(where, expr) %}
+    {{ return('case when ' ~ where ~ ' then ' ~ expr ~ ' end') }}
 {% endmacro %}
 
 
@@ -87,7 +92,7 @@
             {%- if measure.get('windows') is none or window.key in measure.windows -%}
                 {%- for agg in measure.aggs -%}
                     {%- set name = prefix ~ '_' ~ measure.name ~ '_' ~ agg ~ ('_' ~ window.suffix if window.suffix else '') -%}
-                    {%- set expr = filtered(agg_sql(agg, measure.expr, measure.get('order_by', order_by)), window.where) -%}
+                    {%- set expr = agg_sql(agg, measure.expr, measure.get('order_by', order_by), window.where) -%}
                     {%- set desc = agg_description(agg, measure.desc) ~ ', over ' ~ window.desc ~ ' (' ~ unit_desc ~ '). NULL when there are none.' -%}
                     {%- do out.append(feature(name, expr, desc)) -%}
                 {%- endfor -%}
@@ -103,7 +108,7 @@
     {%- set out = [] -%}
     {%- for window in windows -%}
         {%- set name = prefix ~ '_count' ~ ('_' ~ window.suffix if window.suffix else '') -%}
-        {%- do out.append(feature(name, filtered('count(*)', window.where),
+        {%- do out.append(feature(name, ('count(case when ' ~ window.where ~ ' then 1 end)') if window.where else 'count(*)',
             'Number of ' ~ unit_desc ~ ' over ' ~ window.desc ~ '. 0 when there are none.', fill_zero=true)) -%}
     {%- endfor -%}
     {{ return(out) }}
@@ -115,7 +120,7 @@
     {%- set out = [] -%}
     {%- for level in levels -%}
         {%- set name = prefix ~ '_' ~ short_name ~ '_' ~ slug(level) ~ '_share' ~ ('_' ~ suffix if suffix else '') -%}
-        {%- set expr = filtered("avg(case when " ~ column ~ " = '" ~ level ~ "' then 1.0 else 0.0 end)", where) -%}
+        {%- set expr = agg_sql('share', column ~ " = '" ~ level ~ "'", where=where) -%}
         {%- do out.append(feature(name, expr,
             'Share of ' ~ unit_desc ~ (' ' ~ where_desc if where_desc else '') ~ ' whose ' ~ column_desc ~ " is '" ~ level ~ "'. NULL when there are none.")) -%}
     {%- endfor -%}

@@ -7,6 +7,10 @@
     {{ return([
         {'model': 'int_applications_encoded', 'alias': 'applications', 'features': application_features()},
         {'model': 'int_bureau_credits_aggregated', 'alias': 'bureau', 'features': bureau_features()},
+        {'model': 'int_previous_applications_aggregated', 'alias': 'previous_applications', 'features': previous_application_features()},
+        {'model': 'int_pos_cash_balances_aggregated', 'alias': 'pos_cash', 'features': pos_cash_features()},
+        {'model': 'int_installment_payments_aggregated', 'alias': 'installments', 'features': installment_features()},
+        {'model': 'int_credit_card_balances_aggregated', 'alias': 'credit_cards', 'features': credit_card_features()},
     ]) }}
 {% endmacro %}
 

@@ -1,0 +1,22 @@
+-- One row per applicant with at least one credit card balance month: cc_* features, see
+-- credit_card_features().
+with
+
+balances as (
+
+    select * from {{ ref('stg_home_credit__credit_card_balances') }}
+
+),
+
+aggregated as (
+
+    select
+        sk_id_curr,
+        {{ feature_select(credit_card_features()) | indent(4) }}
+
+    from balances
+    group by sk_id_curr
+
+)
+
+select * from aggregated

@@ -1,0 +1,22 @@
+-- One row per applicant with at least one previous application: prev_* features, see
+-- previous_application_features().
+with
+
+previous_applications as (
+
+    select * from {{ ref('int_previous_applications_enriched') }}
+
+),
+
+aggregated as (
+
+    select
+        sk_id_curr,
+        {{ feature_select(previous_application_features()) | indent(4) }}
+
+    from previous_applications
+    group by sk_id_curr
+
+)
+
+select * from aggregated

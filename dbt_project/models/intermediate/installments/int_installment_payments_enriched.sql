@@ -14,10 +14,17 @@ enriched as (
 
     select
         *,
-        -- days past due: paid after the due date (0 when on time or early; NULL when not paid)
-        greatest(days_entry_payment - days_instalment, 0) as days_past_due,
-        -- days before due: paid before the due date (0 when on time or late)
-        greatest(days_instalment - days_entry_payment, 0) as days_before_due,
+        -- days past due: paid after the due date (0 when on time or early; NULL when not paid:
+        -- DuckDB's greatest() skips NULLs, hence the explicit case)
+        case
+            when days_entry_payment is not null
+                then greatest(days_entry_payment - days_instalment, 0)
+        end as days_past_due,
+        -- days before due: paid before the due date (0 when on time or late; NULL when not paid)
+        case
+            when days_entry_payment is not null
+                then greatest(days_instalment - days_entry_payment, 0)
+        end as days_before_due,
         amt_payment / nullif(amt_instalment, 0) as payment_ratio,
         amt_instalment - amt_payment as payment_difference
 

@@ -16,15 +16,16 @@ previous_applications as (
 enriched as (
 
     select
+        -- rounded to 1e-10 (far below any meaningful rate difference): stable across platforms
         * replace (
             case
                 when interest_rate_monthly >= 0 and isfinite(interest_rate_monthly)
-                    then interest_rate_monthly
+                    then round(interest_rate_monthly, 10)
             end as interest_rate_monthly
         ),
         case
             when interest_rate_monthly >= 0 and isfinite(interest_rate_monthly)
-                then pow(1 + interest_rate_monthly, 12) - 1
+                then round(pow(1 + interest_rate_monthly, 12) - 1, 10)
         end as interest_rate_annual,
         amt_application / nullif(amt_credit, 0) as application_credit_ratio,
         amt_credit / nullif(amt_goods_price, 0) as credit_goods_ratio,

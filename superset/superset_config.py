@@ -35,7 +35,7 @@ SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 FEATURE_FLAGS = {
     "ENABLE_TEMPLATE_PROCESSING": True,  # Jinja in virtual datasets and RLS clauses
-    "DASHBOARD_RBAC": False,
+    "DASHBOARD_RBAC": True,  # dashboards open to the roles provisioning gives them
     "ALERT_REPORTS": False,
     "DRILL_TO_DETAIL": True,
     "DRILL_BY": True,

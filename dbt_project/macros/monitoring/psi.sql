@@ -1,0 +1,60 @@
+{#-
+    Population stability index helpers (the monitoring marts' one definition of PSI).
+
+    PSI = sum over bins of (current share - reference share) * ln(current share / reference share),
+    bins fixed on the reference population. Shares are floored at `drift_psi_epsilon` so that a bin
+    empty on one side gives a large but finite term. Reading: below `drift_psi_watch` (0.1) stable,
+    up to `drift_psi_act` (0.25) watch, above act.
+-#}
+
+{% macro psi_term(reference_share, current_share) -%}
+    (
+        greatest({{ current_share }}, {{ var('drift_psi_epsilon', 0.0001) }})
+        - greatest({{ reference_share }}, {{ var('drift_psi_epsilon', 0.0001) }})
+    ) * ln(
+        greatest({{ current_share }}, {{ var('drift_psi_epsilon', 0.0001) }})
+        / greatest({{ reference_share }}, {{ var('drift_psi_epsilon', 0.0001) }})
+    )
+{%- endmacro %}
+
+{% macro psi_reading(psi) -%}
+    case
+        when {{ psi }} is null then null
+        when {{ psi }} < {{ var('drift_psi_watch', 0.1) }} then 'stable'
+        when {{ psi }} <= {{ var('drift_psi_act', 0.25) }} then 'watch'
+        else 'act'
+    end
+{%- endmacro %}
+
+{#- Bin of `value` among the reference edges edge_1 .. edge_{n-1}: 0 .. n-1, bin k = (edge_k, edge_k+1]. -#}
+{% macro drift_bin(value, edges_relation, n_bins) -%}
+    {%- for k in range(1, n_bins) %}
+    cast({{ value }} > {{ edges_relation }}.edge_{{ k }} as integer){{ ' +' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- edge_1 .. edge_{n-1} as columns from a list of n-1 reference quantiles. -#}
+{% macro drift_edge_columns(edges_list, n_bins) -%}
+    {%- for k in range(1, n_bins) %}
+    {{ edges_list }}[{{ k }}] as edge_{{ k }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- [1/n, 2/n, ..., (n-1)/n]: the reference quantiles that bound the bins. -#}
+{% macro drift_quantiles(n_bins) -%}
+    [{%- for k in range(1, n_bins) %}{{ (k / n_bins) | round(6) }}{{ ', ' if not loop.last }}{%- endfor %}]
+{%- endmacro %}
+
+{#- Lower and upper bound of bin `bin` (null = unbounded). -#}
+{% macro drift_bin_bounds(bin, edges_relation, n_bins) -%}
+    case {{ bin }}
+        {%- for k in range(1, n_bins) %}
+        when {{ k }} then {{ edges_relation }}.edge_{{ k }}
+        {%- endfor %}
+    end as lower_edge,
+    case {{ bin }}
+        {%- for k in range(0, n_bins - 1) %}
+        when {{ k }} then {{ edges_relation }}.edge_{{ k + 1 }}
+        {%- endfor %}
+    end as upper_edge
+{%- endmacro %}

@@ -1,0 +1,224 @@
+-- One row per feature and bin: how the new applications (current: applicants without a label,
+-- is_train = false) spread over bins fixed on the training applicants (reference), with each bin's
+-- term of the population stability index. Bins are the reference deciles of the feature (computed
+-- on a fixed hash sample of `drift_edge_sample_rows` reference applicants; tied deciles leave
+-- empty bins, which are dropped), plus a 'missing' bin (bin = -1) for NULL values.
+{%- set n_bins = var('drift_bins', 10) | int(10) %}
+
+with
+
+features as (
+
+    select * from {{ ref('feat_applicant_features') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('feat_applicant_labels') }}
+
+),
+
+applicants as (
+
+    select
+        features.*,
+        case when labels.is_train then 'reference' else 'current' end as population
+
+    from features
+    inner join labels
+        on features.sk_id_curr = labels.sk_id_curr
+
+),
+
+population_sizes as (
+
+    select
+        count(*) filter (where population = 'reference') as n_reference,
+        count(*) filter (where population = 'current') as n_current
+
+    from applicants
+
+),
+
+-- non-null values per feature and population: also the list of every feature, even all-NULL ones
+value_counts as (
+
+    unpivot (
+        select
+            population,
+            count(columns(* exclude (sk_id_curr, population)))
+
+        from applicants
+        group by population
+    )
+    on columns(* exclude (population))
+    into name feature value n_values
+
+),
+
+edge_sample as (
+
+    select sk_id_curr
+
+    from applicants
+    where population = 'reference'
+    qualify
+        row_number() over (order by hash(sk_id_curr), sk_id_curr)
+        <= {{ var('drift_edge_sample_rows', 20000) }}
+
+),
+
+edge_sample_values as (
+
+    unpivot (
+        select applicants.* exclude (applicants.population)
+        from applicants
+        semi join edge_sample
+            on applicants.sk_id_curr = edge_sample.sk_id_curr
+    )
+    on columns(* exclude (sk_id_curr))
+    into name feature value feature_value
+
+),
+
+reference_quantiles as (
+
+    select
+        feature,
+        quantile_disc(feature_value, {{ drift_quantiles(n_bins) }}) as edges
+
+    from edge_sample_values
+    group by feature
+
+),
+
+reference_edges as (
+
+    select
+        feature,
+        {{ drift_edge_columns('edges', n_bins) }}
+
+    from reference_quantiles
+
+),
+
+-- every non-null value of every applicant, one row each (UNPIVOT drops NULLs)
+long_values as (
+
+    unpivot applicants
+    on columns(* exclude (sk_id_curr, population))
+    into name feature value feature_value
+
+),
+
+binned as (
+
+    select
+        long_values.population,
+        long_values.feature,
+        long_values.feature_value,
+        coalesce({{ drift_bin('long_values.feature_value', 'reference_edges', n_bins) }}, 0) as bin
+
+    from long_values
+    left join reference_edges
+        on long_values.feature = reference_edges.feature
+
+),
+
+value_bins as (
+
+    select
+        feature,
+        bin,
+        count(*) filter (where population = 'reference') as n_reference,
+        count(*) filter (where population = 'current') as n_current,
+        sum(feature_value) filter (where population = 'reference') as sum_reference,
+        sum(feature_value) filter (where population = 'current') as sum_current
+
+    from binned
+    group by feature, bin
+
+),
+
+missing_bins as (
+
+    select
+        value_counts.feature,
+        -1 as bin,
+        population_sizes.n_reference
+        - coalesce(max(value_counts.n_values) filter (where value_counts.population = 'reference'), 0)
+            as n_reference,
+        population_sizes.n_current
+        - coalesce(max(value_counts.n_values) filter (where value_counts.population = 'current'), 0)
+            as n_current,
+        cast(null as double) as sum_reference,
+        cast(null as double) as sum_current
+
+    from value_counts
+    cross join population_sizes
+    group by value_counts.feature, population_sizes.n_reference, population_sizes.n_current
+
+),
+
+all_bins as (
+
+    select * from value_bins
+    union all
+    select * from missing_bins
+    where n_reference > 0 or n_current > 0
+
+),
+
+shares as (
+
+    select
+        all_bins.*,
+        all_bins.n_reference / nullif(population_sizes.n_reference, 0) as share_reference,
+        all_bins.n_current / nullif(population_sizes.n_current, 0) as share_current
+
+    from all_bins
+    cross join population_sizes
+
+),
+
+bounded as (
+
+    select
+        shares.*,
+        reference_edges.edge_1 as first_edge,
+        reference_edges.edge_{{ n_bins - 1 }} as last_edge,
+        {{ drift_bin_bounds('shares.bin', 'reference_edges', n_bins) }}
+
+    from shares
+    left join reference_edges
+        on shares.feature = reference_edges.feature
+
+),
+
+final as (
+
+    select
+        feature,
+        bin,
+        case
+            when bin = -1 then 'missing'
+            when bin = 0 then '<= ' || format('{:.6g}', first_edge)
+            when bin = {{ n_bins - 1 }} then '> ' || format('{:.6g}', last_edge)
+            else '(' || format('{:.6g}', lower_edge) || ', ' || format('{:.6g}', upper_edge) || ']'
+        end as bin_label,
+        lower_edge,
+        upper_edge,
+        n_reference,
+        n_current,
+        sum_reference,
+        sum_current,
+        share_reference,
+        share_current,
+        {{ psi_term('share_reference', 'share_current') }} as psi_contribution
+
+    from bounded
+
+)
+
+select * from final

@@ -1,0 +1,95 @@
+-- One row per scoring run: the population stability index of the calibrated probability between
+-- the training applicants (reference) and the new applications (current) scored in that run, its
+-- reading (stable / watch / act), and both populations' mean probability and decision mix.
+
+with
+
+scores as (
+
+    select * from {{ source('scoring', 'scores') }}
+
+),
+
+scoring_runs as (
+
+    select * from {{ source('scoring', 'scoring_runs') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('feat_applicant_labels') }}
+
+),
+
+score_bins as (
+
+    select * from {{ ref('fct_score_drift_bins') }}
+
+),
+
+psi_by_run as (
+
+    select
+        run_id,
+        sum(psi_contribution) as psi,
+        count(*) as n_bins
+
+    from score_bins
+    group by run_id
+
+),
+
+populations as (
+
+    select
+        scores.run_id,
+        count(*) filter (where labels.is_train) as n_reference,
+        count(*) filter (where not labels.is_train) as n_current,
+        avg(scores.probability) filter (where labels.is_train) as mean_probability_reference,
+        avg(scores.probability) filter (where not labels.is_train) as mean_probability_current,
+        avg(cast(scores.decision = 'approve' as double)) filter (where labels.is_train)
+            as approve_share_reference,
+        avg(cast(scores.decision = 'approve' as double)) filter (where not labels.is_train)
+            as approve_share_current,
+        avg(cast(scores.decision = 'refuse' as double)) filter (where labels.is_train)
+            as refuse_share_reference,
+        avg(cast(scores.decision = 'refuse' as double)) filter (where not labels.is_train)
+            as refuse_share_current
+
+    from scores
+    inner join labels
+        on scores.sk_id_curr = labels.sk_id_curr
+    group by scores.run_id
+
+),
+
+final as (
+
+    select
+        scoring_runs.run_id,
+        scoring_runs.model_name,
+        scoring_runs.model_version,
+        scoring_runs.finished_at as scored_at,
+        psi_by_run.psi,
+        {{ psi_reading('psi_by_run.psi') }} as psi_reading,
+        psi_by_run.n_bins,
+        populations.n_reference,
+        populations.n_current,
+        populations.mean_probability_reference,
+        populations.mean_probability_current,
+        populations.approve_share_reference,
+        populations.approve_share_current,
+        populations.refuse_share_reference,
+        populations.refuse_share_current,
+        scoring_runs.finished_at = max(scoring_runs.finished_at) over () as is_latest_run
+
+    from scoring_runs
+    inner join populations
+        on scoring_runs.run_id = populations.run_id
+    left join psi_by_run
+        on scoring_runs.run_id = psi_by_run.run_id
+
+)
+
+select * from final

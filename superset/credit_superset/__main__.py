@@ -6,6 +6,8 @@
   stop       stop it: `make superset-stop`
   bundle     write the import zip built from superset/assets (--out PATH)
   check      fetch every chart's data through the REST API (--applicant ID for Client 360)
+  user-view  what one user reaches: applicants (row-level security), SQL Lab, dashboards
+  import-api import the bundle through the REST API (superset-api-client)
   browse     open each dashboard in headless chromium: screenshots and load times into reports/
 """
 
@@ -81,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     brw.add_argument("--applicant", type=int, default=None)
     brw.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/superset")
     brw.add_argument("--dashboards", default="portfolio,client-360,monitoring")
+    view = sub.add_parser("user-view", help="what a user reaches (RLS, SQL Lab, dashboards), as JSON")
+    view.add_argument("--user", required=True)
+    view.add_argument("--password", default=None)
+    imp = sub.add_parser("import-api", help="import the bundle through the REST API (superset-api-client)")
+    imp.add_argument("--zip", type=Path, default=None)
     step = sub.add_parser("_step")
     step.add_argument("name", choices=["users", "after-import"])
     args = parser.parse_args(argv)
@@ -122,6 +129,15 @@ def main(argv: list[str] | None = None) -> int:
                 slugs=args.dashboards.split(","),
             )
             print(json.dumps(result))
+        elif args.command == "user-view":
+            from credit_superset import checks
+
+            print(json.dumps(checks.user_view(f"http://127.0.0.1:{port()}", args.user, args.password), default=str))
+        elif args.command == "import-api":
+            from credit_superset import checks
+
+            zip_path = args.zip or bundle.write_zip(superset_home() / "bundle.zip")
+            print(json.dumps(checks.import_with_client(f"http://127.0.0.1:{port()}", str(zip_path))))
         elif args.command == "_step":
             from credit_superset import provision
 

@@ -105,3 +105,50 @@ def check_all_charts(base_url: str, user: str, password: str | None = None, appl
         "datasets": api.datasets.count(),
         "dashboards": {d.slug: d.id for d in api.dashboards.find(page_size=100)},
     }
+
+
+def chart_id(api, name: str) -> int:
+    matches = [c for c in api.charts.find(page_size=100) if c.slice_name == name]
+    if len(matches) != 1:
+        raise RuntimeError(f"expected one chart named {name!r}, found {len(matches)}")
+    return matches[0].id
+
+
+def sqllab(api, sql: str) -> dict[str, Any]:
+    """Run SQL in SQL Lab on the warehouse (as the client's user): status and error or rows."""
+    databases = api.get(f"{api.base_url}/database/", params={"q": "(page_size:100)"})
+    if databases.status_code >= 400:
+        return {"status": databases.status_code, "error": databases.text[:300]}
+    ids = [d["id"] for d in databases.json()["result"] if d["database_name"] == "credit_warehouse"]
+    if not ids:
+        return {"status": 404, "error": "credit_warehouse not visible to this user"}
+    response = api.post(
+        f"{api.base_url}/sqllab/execute/",
+        json={"database_id": ids[0], "sql": sql, "runAsync": False, "queryLimit": 10},
+    )
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    return {"status": response.status_code, "error": body.get("message") or body.get("errors"), "data": body.get("data")}
+
+
+def user_view(base_url: str, user: str, password: str | None = None) -> dict[str, Any]:
+    """What a user can reach: applicants behind Client 360's decision chart, SQL Lab, dashboards."""
+    api = client(base_url, user, password)
+    decision = chart_data(api, chart_id(api, "Decision"), row_limit=1_000_000)
+    dashboards = {}
+    for slug in ("portfolio", "client-360", "monitoring"):
+        dashboards[slug] = api.get(f"{api.base_url}/dashboard/{slug}").status_code
+    return {
+        "user": user,
+        "decision_error": decision["error"],
+        "applicants": sorted({row["sk_id_curr"] for row in decision["data"]}),
+        "dashboards": dashboards,
+        "sqllab": sqllab(api, "select count(*) as n from marts.fct_scores"),
+        "sqllab_file": sqllab(api, "select * from read_csv('/etc/passwd')"),
+    }
+
+
+def import_with_client(base_url: str, zip_path: str) -> dict[str, Any]:
+    """Import the bundle through the REST API (superset-api-client), overwriting by UUID."""
+    api = client(base_url, "admin")
+    api.dashboards.import_file(zip_path, overwrite=True)
+    return {"charts": api.charts.count(), "datasets": api.datasets.count(), "dashboards": api.dashboards.count()}

@@ -20,13 +20,13 @@ SQL = f"""
 create schema if not exists {SCHEMA};
 create or replace table {SCHEMA}.dim_branches as
 select * from (values
-    ('B01', 'Lyon Part-Dieu', 'officer_lyon'),
-    ('B02', 'Paris Bastille', 'officer_paris'),
-    ('B03', 'Lille Centre', 'officer_lille')
-) as branches (branch_id, branch_name, officer_username);
+    (1, 'Branch North', 'Lille', 'officer_north', 'Camille Martin'),
+    (2, 'Branch East', 'Strasbourg', 'officer_east', 'Lucas Bernard'),
+    (3, 'Branch South', 'Marseille', 'officer_south', 'Chloe Dubois')
+) as branches (branch_id, branch_name, city, officer_username, officer_name);
 
 create or replace table {SCHEMA}.dim_applicant_branches as
-select "SK_ID_CURR" as sk_id_curr, 'B0' || (1 + hash("SK_ID_CURR") % 3)::varchar as branch_id
+select "SK_ID_CURR" as sk_id_curr, cast(1 + hash("SK_ID_CURR") % 3 as integer) as branch_id
 from raw.applications;
 
 create or replace table {SCHEMA}._apps as

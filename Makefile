@@ -57,7 +57,7 @@ publish: $(STAMP) ## publish the build warehouse as the serving copy
 summary: $(STAMP) ## row counts of the build warehouse
 	$(PY) -m warehouse summary
 
-test: $(STAMP) ## the whole test suite (installs what it needs)
+test: $(STAMP) superset-venv chromium ## the whole test suite (installs what it needs, Debian chromium included)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
@@ -73,3 +73,29 @@ bench: $(STAMP) ## benchmarks at full Kaggle scale; results in reports/
 
 clean: ## remove generated state under CREDIT_HOME
 	rm -rf $(CREDIT_HOME)
+
+# --- Superset (its own venv: Flask 2 / SQLAlchemy 1.4); see superset/README.md
+SUPERSET_VENV := .venv-superset
+SUPERSET_PY := $(SUPERSET_VENV)/bin/python
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
+SUPERSET_RUN := PYTHONPATH=superset $(SUPERSET_PY) -m credit_superset
+
+$(SUPERSET_STAMP): superset/requirements.txt superset/constraints.txt
+	@test -x $(SUPERSET_PY) || $(PYTHON_SYS) -m venv $(SUPERSET_VENV)
+	$(SUPERSET_VENV)/bin/pip install --quiet --disable-pip-version-check -r superset/requirements.txt -c superset/constraints.txt
+	@touch $(SUPERSET_STAMP)
+
+.PHONY: superset-venv superset-stop superset-screenshots chromium
+superset-venv: $(SUPERSET_STAMP) ## create .venv-superset (Superset 6.1, pinned; idempotent)
+
+chromium: ## Debian's chromium for the browser tests (installed only when /usr/bin/chromium is absent)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+superset: $(SUPERSET_STAMP) ## Superset on 127.0.0.1:$$CREDIT_SUPERSET_PORT: provision (once), import dashboards, serve
+	$(SUPERSET_RUN) up
+
+superset-stop: ## stop the Superset server started by `make superset`
+	$(SUPERSET_RUN) stop
+
+superset-screenshots: $(SUPERSET_STAMP) chromium ## screenshots and load times of the dashboards into reports/superset
+	$(SUPERSET_RUN) browse

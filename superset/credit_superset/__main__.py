@@ -1,14 +1,14 @@
 """`python -m credit_superset <command>` (PYTHONPATH=superset, in .venv-superset).
 
-  up         provision (if anything changed since the last time) and start the server: `make superset`
-  provision  provision now, even if nothing changed
-  start      start the server (background, pid file under $CREDIT_HOME/superset)
-  stop       stop it: `make superset-stop`
-  bundle     write the import zip built from superset/assets (--out PATH)
-  check      fetch every chart's data through the REST API (--applicant ID for Client 360)
-  user-view  what one user reaches: applicants (row-level security), SQL Lab, dashboards
-  import-api import the bundle through the REST API (superset-api-client)
-  browse     open each dashboard in headless chromium: screenshots and load times into reports/
+up         provision (if anything changed since the last time) and start the server: `make superset`
+provision  provision now, even if nothing changed
+start      start the server (background, pid file under $CREDIT_HOME/superset)
+stop       stop it: `make superset-stop`
+bundle     write the import zip built from superset/assets (--out PATH)
+check      fetch every chart's data through the REST API (--applicant ID for Client 360)
+user-view  what one user reaches: applicants (row-level security), SQL Lab, dashboards
+import-api import the bundle through the REST API (superset-api-client)
+browse     open each dashboard in headless chromium: screenshots and load times into reports/
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def _stamp_digest() -> str:
 
     digest = hashlib.sha256()
     digest.update(bundle.assets_digest().encode())
-    for path in sorted([*(SUPERSET_DIR / "credit_superset").glob("*.py"), SUPERSET_DIR / "superset_config.py"]):
+    for path in sorted(
+        [*(SUPERSET_DIR / "credit_superset").glob("*.py"), SUPERSET_DIR / "superset_config.py"]
+    ):
         digest.update(path.read_bytes())
     for part in (str(serving_path()), bundle.marts_schema(), importlib.metadata.version("apache-superset")):
         digest.update(part.encode())
@@ -64,8 +66,11 @@ def cmd_up(force: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m credit_superset", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m credit_superset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up")
     sub.add_parser("provision")
@@ -116,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://127.0.0.1:{port()}", args.user, args.password, applicant=args.applicant
             )
             print(json.dumps(result))
-            return 0 if all(c["ok"] for c in result["charts"]) else 1
+            failed = [
+                c for c in result["charts"] if c["status"] != 200 or c["error"] or c.get("applicant_error")
+            ]
+            return 1 if failed else 0
         elif args.command == "browse":
             from credit_superset import browser
 
@@ -132,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "user-view":
             from credit_superset import checks
 
-            print(json.dumps(checks.user_view(f"http://127.0.0.1:{port()}", args.user, args.password), default=str))
+            print(
+                json.dumps(
+                    checks.user_view(f"http://127.0.0.1:{port()}", args.user, args.password), default=str
+                )
+            )
         elif args.command == "import-api":
             from credit_superset import checks
 
@@ -141,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "_step":
             from credit_superset import provision
 
-            result = provision.ensure_users(serving_path()) if args.name == "users" else provision.after_import()
+            result = (
+                provision.ensure_users(serving_path()) if args.name == "users" else provision.after_import()
+            )
             print(json.dumps(result))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -94,7 +94,9 @@ def build_position(title: str, layout: list[dict[str, Any]], charts: dict[str, d
         for cell in block["row"].split(","):
             key, width, height = _parse_cell(cell)
             if key not in charts:
-                raise ValueError(f"dashboard {title!r}: layout names chart {key!r}, which has no charts/{key}.yaml")
+                raise ValueError(
+                    f"dashboard {title!r}: layout names chart {key!r}, which has no charts/{key}.yaml"
+                )
             chart_id += 1
             node_id = f"CHART-{key}"
             row["children"].append(node_id)
@@ -125,7 +127,9 @@ def _filters(params: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     simple, where = [], []
     for flt in params.get("adhoc_filters", []):
         if flt.get("expressionType") == "SIMPLE":
-            op = {"==": "==", "IN": "IN", "!=": "!=", "NOT IN": "NOT IN"}.get(flt["operator"], flt["operator"])
+            op = {"==": "==", "IN": "IN", "!=": "!=", "NOT IN": "NOT IN"}.get(
+                flt["operator"], flt["operator"]
+            )
             simple.append({"col": flt["subject"], "op": op, "val": flt["comparator"]})
         elif flt.get("clause", "WHERE") == "WHERE":
             where.append(f"({flt['sqlExpression']})")

@@ -13,7 +13,10 @@ from typing import Any
 
 from credit_superset.settings import password as env_password
 
-PASSWORD_VARS = {"admin": ("SUPERSET_ADMIN_PASSWORD", "admin"), "analyst": ("SUPERSET_ANALYST_PASSWORD", "analyst")}
+PASSWORD_VARS = {
+    "admin": ("SUPERSET_ADMIN_PASSWORD", "admin"),
+    "analyst": ("SUPERSET_ANALYST_PASSWORD", "analyst"),
+}
 
 
 def default_password(user: str) -> str:
@@ -59,7 +62,13 @@ def chart_data(api, chart_id: int, filters: list[dict[str, Any]] | None = None, 
             message = response.json().get("message") or response.json().get("errors")
         except ValueError:
             message = response.text[:300]
-        return {"status": response.status_code, "rows": 0, "error": str(message), "rejected_filters": [], "data": []}
+        return {
+            "status": response.status_code,
+            "rows": 0,
+            "error": str(message),
+            "rejected_filters": [],
+            "data": [],
+        }
     return {"status": response.status_code, **_result(response.json())}
 
 
@@ -127,7 +136,11 @@ def sqllab(api, sql: str) -> dict[str, Any]:
         json={"database_id": ids[0], "sql": sql, "runAsync": False, "queryLimit": 10},
     )
     body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    return {"status": response.status_code, "error": body.get("message") or body.get("errors"), "data": body.get("data")}
+    return {
+        "status": response.status_code,
+        "error": body.get("message") or body.get("errors"),
+        "data": body.get("data"),
+    }
 
 
 def user_view(base_url: str, user: str, password: str | None = None) -> dict[str, Any]:
@@ -151,4 +164,8 @@ def import_with_client(base_url: str, zip_path: str) -> dict[str, Any]:
     """Import the bundle through the REST API (superset-api-client), overwriting by UUID."""
     api = client(base_url, "admin")
     api.dashboards.import_file(zip_path, overwrite=True)
-    return {"charts": api.charts.count(), "datasets": api.datasets.count(), "dashboards": api.dashboards.count()}
+    return {
+        "charts": api.charts.count(),
+        "datasets": api.datasets.count(),
+        "dashboards": api.dashboards.count(),
+    }

@@ -94,7 +94,9 @@ def officers(warehouse: Path) -> list[dict[str, str]]:
     import duckdb
 
     if not warehouse.exists():
-        raise RuntimeError(f"{warehouse}: no serving warehouse; run `make pipeline` (or `python -m warehouse publish`)")
+        raise RuntimeError(
+            f"{warehouse}: no serving warehouse; run `make pipeline` (or `python -m warehouse publish`)"
+        )
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = con.execute(
@@ -131,12 +133,15 @@ def ensure_users(warehouse: Path) -> dict[str, Any]:
     """Roles and demo users (before the import: the import runs as admin)."""
     app = _app()
     with app.app_context():
-        from superset import db, security_manager as sm
+        from superset import db
+        from superset import security_manager as sm
 
         admin_role, gamma, sql_lab = sm.find_role("Admin"), sm.find_role("Gamma"), sm.find_role("sql_lab")
         analyst_role = sm.find_role(ANALYST_ROLE) or sm.add_role(ANALYST_ROLE)
         officer_role = sm.find_role(OFFICER_ROLE) or sm.add_role(OFFICER_ROLE)
-        _upsert_user(sm, "admin", "Admin", "Credit", [admin_role], password("SUPERSET_ADMIN_PASSWORD", "admin"))
+        _upsert_user(
+            sm, "admin", "Admin", "Credit", [admin_role], password("SUPERSET_ADMIN_PASSWORD", "admin")
+        )
         _upsert_user(
             sm,
             ANALYST_USER,
@@ -148,7 +153,14 @@ def ensure_users(warehouse: Path) -> dict[str, Any]:
         officer_pwd = password("SUPERSET_OFFICER_PASSWORD", "officer")
         found = officers(warehouse)
         for officer in found:
-            _upsert_user(sm, officer["username"], "Loan officer", officer["branch_name"], [gamma, officer_role], officer_pwd)
+            _upsert_user(
+                sm,
+                officer["username"],
+                "Loan officer",
+                officer["branch_name"],
+                [gamma, officer_role],
+                officer_pwd,
+            )
         db.session.commit()
         return {"officers": [o["username"] for o in found]}
 
@@ -161,11 +173,13 @@ def after_import() -> dict[str, Any]:
     """Sync columns, fix saved query contexts, dashboard roles and filter scopes, permissions, RLS."""
     app = _app()
     with app.app_context():
-        from superset import db, security_manager as sm
         from superset.connectors.sqla.models import RowLevelSecurityFilter, SqlaTable
         from superset.models.core import Database
         from superset.models.dashboard import Dashboard
         from superset.models.slice import Slice
+
+        from superset import db
+        from superset import security_manager as sm
 
         database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()
         datasets = db.session.query(SqlaTable).filter_by(database_id=database.id).all()
@@ -200,7 +214,9 @@ def after_import() -> dict[str, Any]:
         for dataset in datasets:
             sm.add_permission_view_menu("datasource_access", dataset.perm)
             if dataset.table_name in CLIENT_360_DATASETS:
-                sm.add_permission_role(officer_role, sm.find_permission_view_menu("datasource_access", dataset.perm))
+                sm.add_permission_role(
+                    officer_role, sm.find_permission_view_menu("datasource_access", dataset.perm)
+                )
 
         for name, key, tables in [
             (RLS_NAME, "sk_id_curr", [by_name[t] for t in RLS_DATASETS if t in by_name]),
@@ -212,7 +228,9 @@ def after_import() -> dict[str, Any]:
                 db.session.add(rule)
             rule.filter_type = "Regular"
             rule.clause = branch_sql(key)
-            rule.description = "Loan officers see only the applicants assigned to their branch (dbt branch seed)."
+            rule.description = (
+                "Loan officers see only the applicants assigned to their branch (dbt branch seed)."
+            )
             rule.group_key = None
             rule.roles = [officer_role]
             rule.tables = tables

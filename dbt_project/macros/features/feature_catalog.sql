@@ -23,3 +23,29 @@
     {%- endfor -%}
     {{ return(out) }}
 {% endmacro %}
+
+
+{#- The mart's select list: the key, then every feature under its group's alias (counts zero-filled). -#}
+{% macro feature_mart_columns(catalog) %}
+    {%- set columns = [catalog[0].alias ~ '.sk_id_curr'] -%}
+    {%- for group in catalog -%}
+        {%- for f in group.features -%}
+            {%- if f.fill_zero -%}
+                {%- do columns.append('coalesce(' ~ group.alias ~ '.' ~ f.name ~ ', 0) as ' ~ f.name) -%}
+            {%- else -%}
+                {%- do columns.append(group.alias ~ '.' ~ f.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{% endmacro %}
+
+
+{#- (name, DuckDB type) of every column of the mart, in order. -#}
+{% macro feature_mart_column_types() %}
+    {%- set columns = [('sk_id_curr', 'BIGINT')] -%}
+    {%- for f in feature_list() -%}
+        {%- do columns.append((f.name, 'DOUBLE')) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{% endmacro %}

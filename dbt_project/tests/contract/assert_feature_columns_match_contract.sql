@@ -2,19 +2,20 @@
 -- doubles (plus the bigint key): the contract YAML and the models derive from the same macros,
 -- and this catches any drift between them and the table. Returns the mismatching columns.
 {%- set relation = ref('feat_applicant_features') %}
-{%- set expected = [('sk_id_curr', 'BIGINT')] %}
-{%- for f in feature_list() %}
-    {%- do expected.append((f.name, 'DOUBLE')) %}
-{%- endfor %}
 
 with
 
 expected as (
 
-    select * from (
+    select
+        expected_columns.column_name,
+        expected_columns.data_type,
+        expected_columns.ordinal_position
+
+    from (
         values
-        {%- for name, data_type in expected %}
-            ('{{ name }}', '{{ data_type }}', {{ loop.index }}){{ ',' if not loop.last }}
+        {%- for name, data_type in feature_mart_column_types() %}
+        ('{{ name }}', '{{ data_type }}', {{ loop.index }}){{ ',' if not loop.last }}
         {%- endfor %}
     ) as expected_columns (column_name, data_type, ordinal_position)
 
@@ -38,11 +39,11 @@ built as (
 mismatches as (
 
     select
-        coalesce(expected.column_name, built.column_name) as column_name,
         expected.data_type as expected_type,
         built.data_type as built_type,
         expected.ordinal_position as expected_position,
-        built.ordinal_position as built_position
+        built.ordinal_position as built_position,
+        coalesce(expected.column_name, built.column_name) as column_name
 
     from expected
     full outer join built

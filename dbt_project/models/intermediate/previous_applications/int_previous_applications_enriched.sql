@@ -31,7 +31,8 @@ enriched as (
         amt_credit / nullif(amt_goods_price, 0) as credit_goods_ratio,
         amt_annuity / nullif(amt_credit, 0) as annuity_credit_ratio,
         amt_annuity * cnt_payment as total_payment,
-        (amt_annuity * cnt_payment / nullif(amt_credit, 0) - 1) / nullif(cnt_payment / 12.0, 0) as simple_interest_rate_annual,
+        (amt_annuity * cnt_payment / nullif(amt_credit, 0) - 1)
+        / nullif(cnt_payment / 12.0, 0) as simple_interest_rate_annual,
         days_last_due_1st_version - days_first_due as planned_duration_days,
         days_last_due - days_last_due_1st_version as last_due_shift_days,
         name_contract_status = 'Approved' as is_approved,

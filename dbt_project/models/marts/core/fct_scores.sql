@@ -27,14 +27,24 @@ applicant_branches as (
 
 ),
 
+ranked_scores as (
+
+    select
+        *,
+        row_number() over (
+            partition by sk_id_curr
+            order by scored_at desc, run_id desc
+        ) as recency_rank
+
+    from scores
+
+),
+
 latest_scores as (
 
-    select *
-    from scores
-    qualify row_number() over (
-        partition by sk_id_curr
-        order by scored_at desc, run_id desc
-    ) = 1
+    select * exclude (recency_rank)
+    from ranked_scores
+    where recency_rank = 1
 
 ),
 
@@ -48,6 +58,10 @@ final as (
         applications.name_income_type as income_type,
         applications.name_education_type as education_type,
         applications.code_gender as gender,
+        applications.region_rating_client as region_rating,
+        applications.amt_income_total,
+        applications.amt_credit,
+        applicant_branches.branch_id,
         case
             when applications.days_birth > -25 * 365.25 then '<25'
             when applications.days_birth > -35 * 365.25 then '25-34'
@@ -55,11 +69,7 @@ final as (
             when applications.days_birth > -55 * 365.25 then '45-54'
             when applications.days_birth > -65 * 365.25 then '55-64'
             else '65+'
-        end as age_band,
-        applications.region_rating_client as region_rating,
-        applications.amt_income_total,
-        applications.amt_credit,
-        applicant_branches.branch_id
+        end as age_band
 
     from latest_scores
     left join labels

@@ -3,16 +3,6 @@
 -- history keep their row, with NULL aggregates and zero counts.
 {%- set catalog = feature_catalog() %}
 {%- set base = catalog[0].alias %}
-{%- set columns = [base ~ '.sk_id_curr'] %}
-{%- for group in catalog %}
-    {%- for f in group.features %}
-        {%- if f.fill_zero %}
-            {%- do columns.append('coalesce(' ~ group.alias ~ '.' ~ f.name ~ ', 0) as ' ~ f.name) %}
-        {%- else %}
-            {%- do columns.append(group.alias ~ '.' ~ f.name) %}
-        {%- endif %}
-    {%- endfor %}
-{%- endfor %}
 
 with
 {% for group in catalog %}
@@ -25,13 +15,13 @@ with
 joined as (
 
     select
-        {{ columns | join(',\n        ') }}
+        {{ feature_mart_columns(catalog) | join(',\n        ') }}
 
     from {{ base }}
-    {%- for group in catalog[1:] %}
+    {% for group in catalog[1:] %}
     left join {{ group.alias }}
         on {{ base }}.sk_id_curr = {{ group.alias }}.sk_id_curr
-    {%- endfor %}
+    {% endfor %}
 
 )
 

@@ -25,11 +25,15 @@ renamed as (
         rate_down_payment as rate_down_payment,
         rate_interest_primary as rate_interest_primary,
         rate_interest_privileged as rate_interest_privileged,
-        case when name_cash_loan_purpose in ('XAP', 'XNA') then null else name_cash_loan_purpose end as name_cash_loan_purpose,
+        case
+            when name_cash_loan_purpose in ('XAP', 'XNA') then null else name_cash_loan_purpose
+        end as name_cash_loan_purpose,
         name_contract_status as name_contract_status,
         days_decision as days_decision,
         nullif(name_payment_type, 'XNA') as name_payment_type,
-        case when code_reject_reason in ('XAP', 'XNA') then null else code_reject_reason end as code_reject_reason,
+        case
+            when code_reject_reason in ('XAP', 'XNA') then null else code_reject_reason
+        end as code_reject_reason,
         name_type_suite as name_type_suite,
         nullif(name_client_type, 'XNA') as name_client_type,
         nullif(name_goods_category, 'XNA') as name_goods_category,

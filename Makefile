@@ -99,3 +99,6 @@ superset-stop: ## stop the Superset server started by `make superset`
 
 superset-screenshots: $(SUPERSET_STAMP) chromium ## screenshots and load times of the dashboards into reports/superset
 	$(SUPERSET_RUN) browse
+
+superset-lint: $(SUPERSET_STAMP) ## hadolint on superset/Dockerfile
+	$(SUPERSET_VENV)/bin/hadolint superset/Dockerfile

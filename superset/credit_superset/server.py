@@ -14,7 +14,7 @@ from pathlib import Path
 from credit_superset.provision import superset_env
 from credit_superset.settings import port, superset_home
 
-HOST = "127.0.0.1"
+HOST = os.environ.get("CREDIT_SUPERSET_HOST", "127.0.0.1")
 
 
 def pid_file() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -10,11 +11,16 @@ import duckdb
 
 from warehouse.errors import UserError
 
+log = logging.getLogger(__name__)
 
-def publish(build: Path, serving: Path) -> Path:
+
+def publish(build: Path, serving: Path, dbt_target: Path | None = None) -> Path:
     """Copy `build` (checkpointed, closed) to a temp file beside `serving`, then rename it into place.
 
-    Readers that opened the previous copy keep their file handle; new connections see the new file.
+    The copy also carries the feature mart's compiled dbt SQL (schema `serving_meta`, see
+    warehouse.feature_sql), which the API runs over a new application's rows; a build without a
+    dbt manifest (raw load only) is published without it. Readers that opened the previous copy
+    keep their file handle; new connections see the new file.
     """
     if not build.exists():
         raise UserError(f"{build}: no build warehouse to publish; run `python -m warehouse load` first")
@@ -27,12 +33,45 @@ def publish(build: Path, serving: Path) -> Path:
     tmp = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(build, tmp)
+        _ship_feature_sql(tmp, dbt_target)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, serving)
     finally:
         tmp.unlink(missing_ok=True)
     return serving
+
+
+def _ship_feature_sql(copy: Path, dbt_target: Path | None) -> None:
+    """Write the mart's compiled SQL into the copy being published (never into the build file)."""
+    from warehouse import feature_sql
+
+    try:
+        artefact = feature_sql.extract(dbt_target)
+    except UserError as exc:
+        log.info("publishing without the feature SQL (real-time scoring unavailable): %s", exc)
+        return
+    con = duckdb.connect(str(copy))
+    try:
+        mart = artefact.mart_step
+        built = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [mart.schema_name, mart.name],
+        ).fetchone()[0]
+        if not built:
+            log.info(
+                "publishing without the feature SQL: %s.%s is not built yet", mart.schema_name, mart.name
+            )
+            return
+        try:
+            feature_sql.check_against(con, artefact)
+        except UserError as exc:
+            log.warning("publishing without the feature SQL: %s", exc)
+            return
+        feature_sql.ship(con, artefact)
+        con.execute("checkpoint")
+    finally:
+        con.close()
 
 
 def summary(path: Path) -> str:

@@ -1,0 +1,63 @@
+"""`python -m api <command>`: serve, verify-audit, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API with uvicorn on CREDIT_API_HOST:CREDIT_API_PORT")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    ver = sub.add_parser("verify-audit", help="check the audit log's hash chain (exit 1 if broken)")
+    ver.add_argument("--path", type=Path, default=None, help="default: $CREDIT_HOME/audit/api_audit.jsonl")
+    oas = sub.add_parser("openapi", help="print the OpenAPI schema (JSON)")
+    oas.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        import logging
+
+        import uvicorn
+
+        from warehouse.config import get_settings
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        settings = get_settings()
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=args.host or settings.api_host,
+            port=args.port or settings.api_port,
+            workers=args.workers,
+            log_level="info",
+            access_log=False,
+        )
+        return 0
+    if args.command == "verify-audit":
+        from api.services.audit import verify
+        from api.settings import get_api_settings
+
+        result = verify(args.path or get_api_settings().audit_file)
+        print(result.summary())
+        return 0 if result.ok else 1
+    if args.command == "openapi":
+        from api.app import create_app
+
+        text = json.dumps(create_app().openapi(), indent=1)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

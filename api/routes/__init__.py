@@ -1,0 +1,1 @@
+"""HTTP routes: health/readiness, and the versioned scoring endpoints under /v1."""

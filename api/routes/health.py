@@ -1,0 +1,40 @@
+"""GET /health (alive) and GET /ready (a published copy and the champion are loaded)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.schemas import Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, summary="The process is alive")
+def health() -> Health:
+    return Health(status="alive")
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    summary="A published warehouse copy and the champion model are loaded",
+    responses={503: {"model": Ready, "description": "Not ready yet (no published copy or no champion)"}},
+)
+def ready(request: Request):
+    manager = request.app.state.manager
+    serving = manager.current
+    if serving is None:
+        body = Ready(status="not ready", detail=manager.last_error or "starting", reloads=manager.reloads)
+        return JSONResponse(status_code=503, content=body.model_dump())
+    return Ready(
+        status="ready",
+        model_version=serving.champion.version,
+        serving_copy_published_at=serving.copy.published_at.isoformat()
+        if serving.copy.published_at
+        else None,
+        realtime_features=serving.realtime is not None,
+        lookup_cache=serving.cache is not None,
+        reloads=manager.reloads,
+        detail=serving.engine_error or manager.last_error,
+    )

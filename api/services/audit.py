@@ -1,0 +1,161 @@
+"""Append-only, hash-chained audit log of every scoring request (JSON Lines under CREDIT_HOME).
+
+Each line is one JSON object: its sequence number, the previous entry's hash and its own hash,
+``sha256(prev_hash + canonical JSON of the entry without 'hash')``. Altering, inserting or
+deleting a line breaks the chain at that point; a side file ``<log>.head`` holds the last
+sequence number and hash so that dropping the newest lines is detected too. Appends take an
+exclusive file lock, so several API worker processes can share one log.
+
+DuckDB (hence Superset) reads it as a table:
+``select * from read_json('<CREDIT_HOME>/audit/api_audit.jsonl', format='newline_delimited')``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def _canonical(entry: dict[str, Any]) -> bytes:
+    return json.dumps(
+        entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(prev_hash.encode() + _canonical(body)).hexdigest()
+
+
+def inputs_hash(payload: Any) -> str:
+    """Hash of a request's inputs (canonical JSON), recorded instead of the personal data itself."""
+    return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def _last_line(path: Path) -> str | None:
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return None
+        block = 8192
+        data = b""
+        pos = size
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            data = fh.read(step) + data
+            lines = data.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or pos == 0:
+                return lines[-1].decode("utf-8")
+    return None
+
+
+class AuditLog:
+    """Appends entries to the chained log; thread-safe and safe across processes (flock)."""
+
+    def __init__(self, path: Path, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.name + ".head")
+        self.fsync = fsync
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._known_size = -1
+        self._seq = 0
+        self._prev = GENESIS
+
+    def _sync_tail(self) -> None:
+        size = os.fstat(self._fd).st_size
+        if size == self._known_size:
+            return
+        last = _last_line(self.path)
+        if last:
+            entry = json.loads(last)
+            self._seq, self._prev = int(entry["seq"]), str(entry["hash"])
+        else:
+            self._seq, self._prev = 0, GENESIS
+
+    def append(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Chain and write one entry; returns it with seq, prev_hash and hash."""
+        with self._lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                self._sync_tail()
+                record = {"seq": self._seq + 1, **entry, "prev_hash": self._prev}
+                record["hash"] = entry_hash(self._prev, record)
+                line = _canonical(record) + b"\n"
+                os.write(self._fd, line)
+                if self.fsync:
+                    os.fsync(self._fd)
+                self._seq, self._prev = record["seq"], record["hash"]
+                self._known_size = os.fstat(self._fd).st_size
+                tmp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
+                tmp.write_text(json.dumps({"seq": self._seq, "hash": self._prev}), encoding="utf-8")
+                os.replace(tmp, self.head_path)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            return record
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    problem: str | None = None
+    line: int | None = None
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"audit log intact: {self.entries} entries, chain and head verified"
+        return f"audit log BROKEN at line {self.line}: {self.problem}"
+
+
+def verify(path: Path) -> Verification:
+    """Recompute the chain; report the first line that was altered, inserted or deleted."""
+    path = Path(path)
+    if not path.exists():
+        return Verification(False, 0, f"{path} does not exist", None)
+    prev, seq, n = GENESIS, 0, 0
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError:
+                return Verification(False, n - 1, "not a JSON object (line altered or truncated)", n)
+            if entry.get("prev_hash") != prev:
+                return Verification(
+                    False, n - 1, "prev_hash does not match the previous entry (line deleted or inserted)", n
+                )
+            if entry.get("seq") != seq + 1:
+                return Verification(
+                    False, n - 1, f"sequence {entry.get('seq')} follows {seq} (line deleted or inserted)", n
+                )
+            if entry_hash(prev, entry) != entry.get("hash"):
+                return Verification(False, n - 1, "hash does not match the content (entry altered)", n)
+            prev, seq = entry["hash"], entry["seq"]
+    head_path = path.with_name(path.name + ".head")
+    if head_path.exists():
+        head = json.loads(head_path.read_text(encoding="utf-8"))
+        if head.get("seq") != seq or head.get("hash") != prev:
+            return Verification(
+                False,
+                n,
+                f"the log ends at entry {seq} but the head records entry {head.get('seq')} (tail removed)",
+                n + 1,
+            )
+    elif seq:
+        return Verification(False, n, f"{head_path} is missing", None)
+    return Verification(True, n)

@@ -1,0 +1,40 @@
+"""API-specific settings (``CREDIT_API_*``), beside the project's contract in warehouse.config."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warehouse.config import get_settings
+
+
+class ApiSettings(BaseSettings):
+    """Tuning knobs of the service; paths default under CREDIT_HOME."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDIT_API_", extra="ignore")
+
+    model_name: str = "credit_default"  # registered MLflow model whose `champion` alias is served
+    batch_max: int = Field(default=100, ge=1, le=10_000)  # applications per POST /v1/score/batch
+    history_max_rows: int = Field(default=5_000, ge=1)  # rows per history table per application
+    top_k_default: int = Field(default=10, ge=0, le=50)  # SHAP values returned by default
+    reload_interval_s: float = Field(default=1.0, gt=0)  # how often the published copy / alias are checked
+    workers_per_engine: int = Field(default=4, ge=1, le=64)  # concurrent feature computations / look-ups
+    audit_path: Path | None = None  # default $CREDIT_HOME/audit/api_audit.jsonl
+    audit_fsync: bool = False  # fsync every audit entry (durable against power loss; slower)
+    cache_dir: Path | None = None  # default $CREDIT_HOME/api/cache (memory-mapped mart for look-ups)
+
+    @property
+    def audit_file(self) -> Path:
+        return self.audit_path or get_settings().home / "audit" / "api_audit.jsonl"
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or get_settings().home / "api" / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()

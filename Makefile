@@ -16,7 +16,7 @@ SEED ?= 42
 SOURCE ?= $(CREDIT_HOME)/data/synthetic
 
 .PHONY: help venv demo test test-fast pipeline generate load dbt train score serving publish \
-        api superset mlflow-ui bench lint clean summary
+        api api-lint test-api-venv superset mlflow-ui bench lint clean summary
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,15 @@ test-fast: $(STAMP) ## unit tests only
 lint: $(STAMP) ## ruff check + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+api: $(STAMP) ## serve the scoring API (uvicorn on CREDIT_API_HOST:CREDIT_API_PORT)
+	$(PY) -m api serve
+
+api-lint: $(STAMP) ## hadolint on api/Dockerfile
+	$(VENV)/bin/hadolint api/Dockerfile
+
+test-api-venv: $(STAMP) ## (slow) build a venv from api/requirements.txt alone and start the API from it
+	CREDIT_TEST_API_VENV=1 $(PY) -m pytest -q -m slow tests/integration/test_api_venv.py
 
 bench: $(STAMP) ## benchmarks at full Kaggle scale; results in reports/
 	$(PY) -m benchmarks.run

@@ -338,3 +338,33 @@ def _log_mlflow(outcome: DriftOutcome, experiment: str, env) -> str:
         if outcome.figure:
             mlflow.log_artifact(str(outcome.figure), "drift")
         return run.info.run_id
+
+
+# --- CLI (wired in training/__main__.py) -------------------------------------------------------------
+def add_cli(sub) -> None:
+    p = sub.add_parser(
+        "drift", help="data drift: Evidently report + the PSI marts, to <reports>/data_drift.html"
+    )
+    p.add_argument(
+        "--top", type=int, default=DriftSettings.top_features, help="most important features compared"
+    )
+    p.add_argument("--max-rows", type=int, default=DriftSettings.max_rows, help="applicants per population")
+    p.add_argument("--no-mlflow", action="store_true", help="do not log a `drift` run to MLflow")
+    p.set_defaults(run=cli)
+
+
+def cli(args, cfg) -> None:
+    settings = DriftSettings(top_features=args.top, max_rows=args.max_rows, log_mlflow=not args.no_mlflow)
+    out = run_drift(settings, experiment=cfg.experiment)
+    c = out.psi_counts
+    print(
+        f"feature PSI: {c['stable']} stable, {c['watch']} watch, {c['act']} act"
+        + (f" (not stable: {', '.join(out.drifted_by_psi[:8])})" if out.drifted_by_psi else "")
+    )
+    if out.score_psi is not None:
+        print(f"score PSI: {out.score_psi:.4f} ({out.score_reading})")
+    print(
+        f"Evidently: {len(out.evidently_drifted)} of {len(out.evidently)} columns drifted"
+        + (f" ({', '.join(out.evidently_drifted[:8])})" if out.evidently_drifted else "")
+    )
+    print(f"wrote {out.html} and {out.summary} in {out.seconds['total']:.1f} s")

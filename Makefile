@@ -16,7 +16,7 @@ SEED ?= 42
 SOURCE ?= $(CREDIT_HOME)/data/synthetic
 
 .PHONY: help venv demo test test-fast pipeline generate load dbt train score serving publish \
-        api api-lint test-api-venv superset mlflow-ui bench lint clean summary
+        api api-lint test-api-venv superset mlflow-ui bench lint clean summary drift report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,7 @@ demo: $(STAMP) ## synthetic data, the whole pipeline, services up
 	@if [ ! -f "$(SOURCE)/application_train.csv" ] && [ ! -f "$(SOURCE)/application_train.parquet" ]; then \
 	  $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE); fi
 	$(MAKE) pipeline
+	$(MAKE) drift report
 	$(PY) -m warehouse summary
 
 pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
@@ -50,6 +51,12 @@ load: $(STAMP) ## load SOURCE into the raw schema (all or nothing)
 
 dbt: $(STAMP) ## dbt build (feature store)
 	$(VENV)/bin/dbt build
+
+drift: $(STAMP) ## data drift: Evidently report + PSI marts -> reports/data_drift.html
+	$(PY) -m training drift
+
+report: $(STAMP) ## methodology note (HTML + PDF), slides (uses dashboard screenshots if present), model card
+	$(PY) -m training report
 
 publish: $(STAMP) ## publish the build warehouse as the serving copy
 	$(PY) -m warehouse publish

@@ -19,7 +19,10 @@ create table if not exists scoring.scoring_runs (
     seconds_explain double,
     threshold double,
     review_low double,
-    review_high double
+    review_high double,
+    n_applicants bigint,
+    seconds_write double,
+    chunk_rows bigint
 );
 create table if not exists scoring.scores (
     run_id varchar,
@@ -32,6 +35,9 @@ create table if not exists scoring.scores (
     model_version varchar,
     scored_at timestamp,
     probability_source varchar,  -- 'champion' or 'out_of_fold'
+    raw_score double,            -- the booster's log-odds (what the SHAP values add up to)
+    champion_probability double, -- the registered pyfunc's probability for this row
+    sample varchar,              -- 'cv' / 'holdout' (training applicants of this model) or 'unlabeled' / 'new'
     primary key (run_id, sk_id_curr)
 );
 create table if not exists scoring.shap_values (
@@ -48,7 +54,8 @@ create table if not exists scoring.reasons (
     direction varchar,         -- 'raises' or 'lowers'
     rank integer,
     feature varchar,
-    family varchar,
+    family varchar,            -- source table: app, bureau, prev, pos, inst, cc
+    fact varchar,              -- underlying fact (one reason per fact per direction)
     feature_value double,
     shap_value double,
     text_en varchar,

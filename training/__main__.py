@@ -1,0 +1,74 @@
+"""`python -m training <command>`: train, score, reason-codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="studies, champion booster + calibrator, MLflow registry")
+    tr.add_argument(
+        "--quick", action="store_true", help="champion only, no studies (CREDIT_TRAIN_RUN_STUDIES=false)"
+    )
+    sc = sub.add_parser(
+        "score", help="score every applicant of the mart with models:/credit_default@champion"
+    )
+    sc.add_argument("--no-publish", action="store_true", help="do not publish the serving copy afterwards")
+    sub.add_parser("reason-codes", help="regenerate training/reason_codes.yaml for the mart's features")
+    from training.drift import add_cli as add_drift_cli
+    from training.report import add_cli as add_report_cli
+
+    add_drift_cli(sub)
+    add_report_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    from training.config import get_train_settings
+    from warehouse.errors import UserError
+
+    cfg = get_train_settings()
+    try:
+        if args.command == "train":
+            from training.train import train
+
+            if args.quick:
+                cfg = cfg.model_copy(update={"run_studies": False})
+            out = train(cfg)
+            print(f"model version {out.model_version}: {out.reason}")
+        elif args.command == "score":
+            from training.scoring import score
+
+            out = score(cfg, publish=not args.no_publish)
+            print(
+                f"scoring run {out.run_id}: {out.n_scored:,} applicants with model version {out.model_version} "
+                f"in {out.seconds['total']:.0f} s ({', '.join(f'{k} {v:,}' for k, v in out.counts.items())} rows)"
+            )
+        elif args.command == "reason-codes":
+            from training import reason_codes
+            from warehouse import marts
+            from warehouse.config import REPO_ROOT, get_settings
+
+            features = marts.mart_feature_names(get_settings().warehouse_path)
+            path = reason_codes.write_file(
+                features, reason_codes.descriptions_from_dbt(REPO_ROOT / "dbt_project")
+            )
+            print(f"wrote {len(features)} reason codes to {path}")
+        elif args.command in ("drift", "report"):
+            args.run(args, cfg)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

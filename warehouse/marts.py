@@ -1,0 +1,200 @@
+"""Reading the feature mart for training and scoring (DuckDB is opened here, not in training/).
+
+The mart `feat_applicant_features` (one row per applicant: sk_id_curr + numeric/boolean features)
+and `feat_applicant_labels` (sk_id_curr, target, is_train) are built by dbt in the build file.
+Features are returned as a float32 matrix (booleans as 0/1, nulls as NaN), read in batches so
+that memory stays bounded by the matrix itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from warehouse.errors import UserError
+
+FEATURES = "feat_applicant_features"
+LABELS = "feat_applicant_labels"
+KEY = "sk_id_curr"
+NUMERIC_TYPES = (
+    "DOUBLE",
+    "FLOAT",
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "HUGEINT",
+    "BOOLEAN",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+    "REAL",
+)
+
+
+def open_build(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the build warehouse read-only (training and scoring read while no writer runs)."""
+    if not Path(path).exists():
+        raise UserError(f"{path}: no build warehouse; run `python -m warehouse load` and `dbt build` first")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def relation(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Qualified name of a table/view built by dbt, whatever schema it landed in."""
+    rows = con.execute(
+        "select schema_name from duckdb_tables() where table_name = ? "
+        "union all select schema_name from duckdb_views() where view_name = ?",
+        [name, name],
+    ).fetchall()
+    if not rows:
+        raise UserError(f"the warehouse has no {name!r}: run `dbt build` (the feature store) first")
+    return f'"{rows[0][0]}"."{name}"'
+
+
+def feature_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The mart's feature columns, in table order (every numeric or boolean column but the key)."""
+    rel = relation(con, FEATURES)
+    cols = con.execute(f"select column_name, column_type from (describe {rel})").fetchall()
+    names = [n for n, t in cols if n != KEY and t.split("(")[0].upper() in NUMERIC_TYPES]
+    if not names:
+        raise UserError(f"{rel} has no numeric feature columns")
+    return names
+
+
+def mart_feature_names(path: Path) -> list[str]:
+    con = open_build(path)
+    try:
+        return feature_columns(con)
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    ids: np.ndarray  # int64, one per row
+    X: np.ndarray  # float32 (n, len(features)), C order, NaN for null
+    features: list[str]
+
+
+def _select(con: duckdb.DuckDBPyConnection, features: list[str], with_target: bool = False) -> str:
+    rel = relation(con, FEATURES)
+    cols = ", ".join(f'cast("{f}" as float) as "{f}"' for f in features)
+    if not with_target:
+        return f"select features.{KEY}, {cols} from {rel} as features order by features.{KEY}"
+    labels = relation(con, LABELS)
+    return (
+        f"select features.{KEY}, {cols}, cast(labels.target as float) as __target__ "
+        f"from {rel} as features join {labels} as labels on labels.{KEY} = features.{KEY} "
+        f"where labels.is_train and labels.target is not null order by features.{KEY}"
+    )
+
+
+def check_features(available: list[str], wanted: list[str]) -> None:
+    missing = [f for f in wanted if f not in set(available)]
+    if missing:
+        raise UserError(
+            f"the feature mart lacks {len(missing)} feature(s) the model needs: {', '.join(missing[:20])}"
+            + (" ..." if len(missing) > 20 else "")
+        )
+
+
+def read_training_set(path: Path, features: list[str] | None = None) -> tuple[FeatureMatrix, np.ndarray]:
+    """Features and labels of every labelled (is_train) applicant, ordered by sk_id_curr."""
+    con = open_build(path)
+    try:
+        available = feature_columns(con)
+        features = list(features) if features is not None else available
+        check_features(available, features)
+        n = con.execute(f"select count(*) from ({_select(con, features[:1], with_target=True)})").fetchone()[
+            0
+        ]
+        if n == 0:
+            raise UserError(f"{relation(con, LABELS)} has no labelled training applicants")
+        reader = con.sql(_select(con, features, with_target=True)).to_arrow_reader(20_000)
+        matrix, extra = _to_matrix(list(reader), features, n_extra=1)
+        if len(matrix.ids) != n:
+            raise RuntimeError(f"expected {n} rows from the mart, read {len(matrix.ids)}")
+        return matrix, extra[:, 0].astype(np.int8)
+    finally:
+        con.close()
+
+
+def iter_feature_chunks(path: Path, features: list[str], chunk_rows: int) -> Iterator[FeatureMatrix]:
+    """Every applicant of the mart (train and test), `chunk_rows` at a time, ordered by sk_id_curr."""
+    con = open_build(path)
+    try:
+        check_features(feature_columns(con), features)
+        reader = con.sql(_select(con, features)).to_arrow_reader(chunk_rows)
+        buffer: list = []
+        buffered = 0
+        for batch in reader:
+            buffer.append(batch)
+            buffered += batch.num_rows
+            if buffered >= chunk_rows:
+                yield _to_matrix(buffer, features)
+                buffer, buffered = [], 0
+        if buffer:
+            yield _to_matrix(buffer, features)
+    finally:
+        con.close()
+
+
+def _to_matrix(batches: list, features: list[str], n_extra: int = 0):
+    n = sum(b.num_rows for b in batches)
+    ids = np.empty(n, dtype=np.int64)
+    X = np.empty((n, len(features)), dtype=np.float32)
+    extra = np.empty((n, n_extra), dtype=np.float32)
+    start = 0
+    while batches:
+        batch = batches.pop(0)
+        stop = start + batch.num_rows
+        ids[start:stop] = batch.column(0).to_numpy(zero_copy_only=False)
+        for j in range(len(features)):
+            X[start:stop, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
+        for j in range(n_extra):
+            extra[start:stop, j] = batch.column(len(features) + 1 + j).to_numpy(zero_copy_only=False)
+        start = stop
+    matrix = FeatureMatrix(ids, X, features)
+    return (matrix, extra) if n_extra else matrix
+
+
+def count_applicants(path: Path) -> int:
+    con = open_build(path)
+    try:
+        return con.execute(f"select count(*) from {relation(con, FEATURES)}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def read_applicant_attributes(path: Path) -> pd.DataFrame:
+    """Protected attributes for fairness reports (not model inputs): gender and age in years.
+
+    Read from the raw applications (train and test), which the loader always creates.
+    """
+    con = open_build(path)
+    try:
+        return con.execute(
+            """
+            select "SK_ID_CURR" as sk_id_curr, "CODE_GENDER" as code_gender,
+                   -"DAYS_BIRTH" / 365.25 as age_years
+            from raw.application_train
+            union all
+            select "SK_ID_CURR", "CODE_GENDER", -"DAYS_BIRTH" / 365.25 from raw.application_test
+            """
+        ).df()
+    finally:
+        con.close()
+
+
+def read_labels(path: Path) -> pd.DataFrame:
+    con = open_build(path)
+    try:
+        return con.execute(f"select {KEY}, target, is_train from {relation(con, LABELS)}").df()
+    finally:
+        con.close()

@@ -1,4 +1,4 @@
-"""`python -m training <command>`: train, score, reason-codes."""
+"""`python -m training <command>`: train, score, reason-codes, drift, report."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = get_train_settings()
     try:
-        if args.command == "train":
+        if getattr(args, "run", None) is not None:
+            args.run(args, cfg)
+        elif args.command == "train":
             from training.train import train
 
             if args.quick:

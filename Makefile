@@ -39,7 +39,7 @@ pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> pu
 	$(PY) -m warehouse load --source $(SOURCE)
 	$(VENV)/bin/dbt build --quiet
 	@if [ -d training ] && [ -f training/__main__.py ]; then \
-	  $(PY) -m training train && $(PY) -m training score && \
+	  $(PY) -m training train && $(PY) -m training score --no-publish && \
 	  $(VENV)/bin/dbt build --quiet --select tag:serving; fi
 	$(PY) -m warehouse publish
 
@@ -51,6 +51,18 @@ load: $(STAMP) ## load SOURCE into the raw schema (all or nothing)
 
 dbt: $(STAMP) ## dbt build (feature store)
 	$(VENV)/bin/dbt build
+
+train: $(STAMP) ## train, evaluate, register credit_default (moves @champion only if it wins)
+	$(PY) -m training train
+
+score: $(STAMP) ## score every applicant with credit_default@champion, write scoring.*, publish
+	$(PY) -m training score
+
+MLFLOW_PORT ?= 5000
+mlflow-ui: $(STAMP) ## MLflow UI over the store under CREDIT_HOME (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+	  --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CREDIT_HOME)/mlflow/mlflow.db}" \
+	  --default-artifact-root "$(CREDIT_HOME)/mlflow/artifacts"
 
 drift: $(STAMP) ## data drift: Evidently report + PSI marts -> reports/data_drift.html
 	$(PY) -m training drift

@@ -93,8 +93,10 @@
                 {%- for agg in measure.aggs -%}
                     {%- set name = prefix ~ '_' ~ measure.name ~ '_' ~ agg ~ ('_' ~ window.suffix if window.suffix else '') -%}
                     {%- set expr = agg_sql(agg, measure.expr, measure.get('order_by', order_by), window.where) -%}
-                    {%- set desc = agg_description(agg, measure.desc) ~ ', over ' ~ window.desc ~ ' (' ~ unit_desc ~ '). NULL when there are none.' -%}
-                    {%- do out.append(feature(name, expr, desc)) -%}
+                    {%- set is_count = agg in ['count', 'nunique'] -%}
+                    {%- set desc = agg_description(agg, measure.desc) ~ ', over ' ~ window.desc ~ ' (' ~ unit_desc ~ ').'
+                        ~ (' 0 when there are none.' if is_count else ' NULL when there are none.') -%}
+                    {%- do out.append(feature(name, expr, desc, fill_zero=is_count)) -%}
                 {%- endfor -%}
             {%- endif -%}
         {%- endfor -%}

@@ -64,7 +64,7 @@
     {%- do out.extend(category_share_features('bureau', 'credit_type', 'credit_type', levels['bureau.credit_type'], 'credit type', 'bureau credits')) -%}
     {%- do out.extend(category_share_features('bureau', 'credit_type', 'credit_type', levels['bureau.credit_type'], 'credit type', 'bureau credits', where="credit_active = 'Active'", where_desc='that are active', suffix='active')) -%}
     {%- set custom = [
-        ['bureau_credit_type_nunique', 'count(distinct credit_type)', 'Number of distinct credit types among bureau credits. NULL when there are none.'],
+        ['bureau_credit_type_count', 'count(distinct credit_type)', 'Number of distinct credit types among bureau credits. 0 when there are none.'],
         ['bureau_active_share', "avg(case when credit_active = 'Active' then 1.0 else 0.0 end)", 'Share of bureau credits that are active. NULL when there are none.'],
         ['bureau_debt_to_credit_ratio', 'sum(amt_credit_sum_debt) / nullif(sum(amt_credit_sum), 0)', 'Total bureau debt divided by total bureau credit amount (overdue debt ratio family). NULL when there are none.'],
         ['bureau_debt_to_credit_ratio_active', "sum(case when credit_active = 'Active' then amt_credit_sum_debt end) / nullif(sum(case when credit_active = 'Active' then amt_credit_sum end), 0)", 'Total debt divided by total credit amount over active bureau credits. NULL when there are none.'],
@@ -72,7 +72,7 @@
         ['bureau_overdue_to_debt_ratio_active', "sum(case when credit_active = 'Active' then amt_credit_sum_overdue end) / nullif(sum(case when credit_active = 'Active' then amt_credit_sum_debt end), 0)", 'Total overdue amount divided by total debt over active bureau credits. NULL when there is no debt.'],
         ['bureau_overdue_to_credit_ratio', 'sum(amt_credit_sum_overdue) / nullif(sum(amt_credit_sum), 0)', 'Total overdue amount divided by total credit amount over bureau credits. NULL when there are none.'],
         ['bureau_limit_to_debt_ratio_active', "sum(case when credit_active = 'Active' then amt_credit_sum_limit end) / nullif(sum(case when credit_active = 'Active' then amt_credit_sum_debt end), 0)", 'Total credit-card limit divided by total debt over active bureau credits. NULL when there is no debt.'],
-        ['bureau_future_enddate_count', 'count(case when days_credit_enddate > 0 then 1 end)', 'Number of bureau credits whose planned end date is after the application (known plan). NULL when there are none.'],
+        ['bureau_future_enddate_count', 'count(case when days_credit_enddate > 0 then 1 end)', 'Number of bureau credits whose planned end date is after the application (known plan). 0 when there are none.'],
         ['bureau_amt_credit_sum_last', 'arg_max(amt_credit_sum, days_credit * 1e8 + sk_id_bureau)', 'Credit amount of the most recently opened bureau credit. NULL when there are none.'],
         ['bureau_amt_credit_sum_debt_last', 'arg_max(amt_credit_sum_debt, days_credit * 1e8 + sk_id_bureau)', 'Current debt of the most recently opened bureau credit. NULL when there are none.'],
         ['bureau_days_overdue_last', 'arg_max(credit_day_overdue, days_credit * 1e8 + sk_id_bureau)', 'Days past due of the most recently opened bureau credit. NULL when there are none.'],
@@ -82,7 +82,7 @@
         ['bureau_days_overdue_trend', 'regr_slope(credit_day_overdue, days_credit)', 'Trend of days past due over bureau credit opening dates (slope per day). NULL with fewer than two credits.'],
     ] -%}
     {%- for name, expr, desc in custom -%}
-        {%- do out.append(feature(name, expr, desc)) -%}
+        {%- do out.append(feature(name, expr, desc, fill_zero=name.endswith('_count'))) -%}
     {%- endfor -%}
     {{ return(out) }}
 {% endmacro %}

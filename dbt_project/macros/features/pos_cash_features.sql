@@ -45,13 +45,13 @@
         ['pos_days_past_due_last', 'arg_max(sk_dpd, ' ~ latest ~ ')', 'Days past due in the most recent POS / cash balance month. NULL when there are none.'],
         ['pos_cnt_instalment_future_last', 'arg_max(cnt_instalment_future, ' ~ latest ~ ')', 'Installments left in the most recent POS / cash balance month. NULL when there are none.'],
         ['pos_is_active_last', "arg_max(case when name_contract_status = 'Active' then 1 else 0 end, " ~ latest ~ ')', 'Whether the most recent POS / cash balance month shows an active loan (1/0). NULL when there are none.'],
-        ['pos_completed_loans', "count(distinct case when name_contract_status = 'Completed' then sk_id_prev end)", 'Number of previous POS / cash loans that reached status Completed. NULL when there are none.'],
+        ['pos_completed_loan_count', "count(distinct case when name_contract_status = 'Completed' then sk_id_prev end)", 'Number of previous POS / cash loans that reached status Completed. 0 when there are none.'],
         ['pos_days_past_due_trend', 'regr_slope(sk_dpd, months_balance)', 'Trend of days past due over months (slope per month). NULL with fewer than two months.'],
         ['pos_days_past_due_trend_last_12m', 'regr_slope(case when months_balance >= -12 then sk_dpd end, months_balance)', 'Trend of days past due over the last 12 months (slope per month). NULL with fewer than two months.'],
         ['pos_remaining_share_trend', 'regr_slope(cnt_instalment_future / nullif(cnt_instalment, 0), months_balance)', 'Trend of the share of the term left to pay (slope per month). NULL with fewer than two months.'],
     ] -%}
     {%- for name, expr, desc in custom -%}
-        {%- do out.append(feature(name, expr, desc)) -%}
+        {%- do out.append(feature(name, expr, desc, fill_zero=name.endswith('_count'))) -%}
     {%- endfor -%}
     {{ return(out) }}
 {% endmacro %}

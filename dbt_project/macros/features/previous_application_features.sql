@@ -105,16 +105,16 @@
     {%- set custom = [
         ['prev_days_between_applications_mean', '(max(days_decision) - min(days_decision)) / nullif(count(*) - 1, 0)', 'Mean number of days between consecutive previous applications. NULL with fewer than two.'],
         ['prev_refused_to_approved_ratio', 'count(case when is_refused then 1 end) / nullif(count(case when is_approved then 1 end), 0)', 'Refused divided by approved previous applications. NULL when none was approved.'],
-        ['prev_running_count', "count(case when is_approved and days_last_due_1st_version > 0 then 1 end)", 'Number of approved previous credits whose planned last due date is after the application (still running by plan). NULL when there are none.'],
+        ['prev_running_count', "count(case when is_approved and days_last_due_1st_version > 0 then 1 end)", 'Number of approved previous credits whose planned last due date is after the application (still running by plan). 0 when there are none.'],
         ['prev_running_annuity_sum', "sum(case when is_approved and days_last_due_1st_version > 0 then amt_annuity end)", 'Sum of annuities of approved previous credits still running by plan (current obligations). NULL when there are none.'],
         ['prev_running_remaining_payment_sum', "sum(case when is_approved and days_last_due_1st_version > 0 then amt_annuity * days_last_due_1st_version / 30.0 end)", 'Planned payments still to come on approved previous credits (annuity times months to the planned last due date). NULL when there are none.'],
         ['prev_amt_credit_trend', 'regr_slope(amt_credit, days_decision)', 'Trend of previous credit amounts over decision dates (slope per day). NULL with fewer than two applications.'],
         ['prev_interest_rate_trend', 'regr_slope(interest_rate_annual, days_decision)', 'Trend of the estimated interest rate over decision dates (slope per day). NULL with fewer than two.'],
-        ['prev_contract_type_nunique', 'count(distinct name_contract_type)', 'Number of distinct contract types among previous applications. NULL when there are none.'],
+        ['prev_contract_type_count', 'count(distinct name_contract_type)', 'Number of distinct contract types among previous applications. 0 when there are none.'],
         ['prev_last_application_per_contract_share', 'avg(case when is_last_application_per_contract then 1.0 else 0.0 end)', 'Share of previous applications that were the last one for their contract. NULL when there are none.'],
     ] -%}
     {%- for name, expr, desc in custom -%}
-        {%- do out.append(feature(name, expr, desc)) -%}
+        {%- do out.append(feature(name, expr, desc, fill_zero=name.endswith('_count'))) -%}
     {%- endfor -%}
     {{ return(out) }}
 {% endmacro %}

@@ -32,8 +32,6 @@
         '      - name: sk_id_curr',
         '        data_type: bigint',
         '        description: Applicant id (SK_ID_CURR), the primary key.',
-        '        constraints:',
-        '          - type: not_null',
         '        data_tests:',
         '          - unique',
         '          - not_null',

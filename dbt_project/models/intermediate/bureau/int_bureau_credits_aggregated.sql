@@ -1,9 +1,12 @@
 -- One row per applicant with at least one bureau credit: bureau_* features, see bureau_features().
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+
 with
 
 credits as (
 
     select * from {{ ref('int_bureau_credits_enriched') }}
+    where {{ applicant_chunk() }}
 
 ),
 

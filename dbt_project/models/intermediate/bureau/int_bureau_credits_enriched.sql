@@ -1,6 +1,5 @@
 -- One row per bureau credit (sk_id_bureau): the credit, its folded monthly history (bb_*) and
--- per-credit ratios. A view: read once, by int_bureau_credits_aggregated.
-{{ config(materialized='view') }}
+-- per-credit ratios. A table: int_bureau_credits_aggregated reads it once per applicant chunk.
 
 with
 

@@ -1,10 +1,13 @@
 -- One row per applicant with at least one credit card balance month: cc_* features, see
 -- credit_card_features().
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+
 with
 
 balances as (
 
     select * from {{ ref('stg_home_credit__credit_card_balances') }}
+    where {{ applicant_chunk() }}
 
 ),
 

@@ -1,10 +1,13 @@
 -- One row per applicant with at least one installment payment: inst_* features, see
 -- installment_features().
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+
 with
 
 payments as (
 
     select * from {{ ref('int_installment_payments_enriched') }}
+    where {{ applicant_chunk() }}
 
 ),
 

@@ -1,10 +1,13 @@
 -- One row per applicant with at least one POS / cash balance month: pos_* features, see
 -- pos_cash_features().
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+
 with
 
 balances as (
 
     select * from {{ ref('stg_home_credit__pos_cash_balances') }}
+    where {{ applicant_chunk() }}
 
 ),
 

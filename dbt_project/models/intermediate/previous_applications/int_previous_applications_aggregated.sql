@@ -1,10 +1,13 @@
 -- One row per applicant with at least one previous application: prev_* features, see
 -- previous_application_features().
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+
 with
 
 previous_applications as (
 
     select * from {{ ref('int_previous_applications_enriched') }}
+    where {{ applicant_chunk() }}
 
 ),
 

@@ -1,7 +1,6 @@
 -- One row per previous application (sk_id_prev): ratios, the estimated interest rate and the
--- recency rank among the applicant's own previous applications. A view, read once by
--- int_previous_applications_aggregated.
-{{ config(materialized='view') }}
+-- recency rank among the applicant's own previous applications. A table: the window and the
+-- interest-rate iterations run once, and int_previous_applications_aggregated reads it per chunk.
 
 with
 

@@ -202,7 +202,8 @@ def add_condition(
     cond: dict[str, Any] = {}
     for key in pd.unique(keys):
         mask = keys == key
-        if mask.sum() >= MIN_COND_ROWS:
+        # category shares need few rows (a rare parent value must keep its labels consistent)
+        if mask.sum() >= (MIN_COND_ROWS if spec["kind"] == "cont" else 5):
             cond[str(key)] = _marginal(values[mask], spec, n_quantiles=129)
     spec["by"] = [p["name"] + ("#bins" if b else "") for p, b in zip(parents, binned or [False] * len(parents), strict=True)]
     spec["cond"] = cond

@@ -54,7 +54,9 @@ APP_CONDITIONS: dict[str, str | list[str]] = {
     "REG_CITY_NOT_WORK_CITY": "REG_CITY_NOT_LIVE_CITY",
 }
 # near-duplicate columns that follow a parent row by row: child -> (parent, 'diff' | 'ratio')
-APP_DERIVED = {f"YEARS_BEGINEXPLUATATION_{s}": ("YEARS_BEGINEXPLUATATION_AVG", "diff") for s in ("MODE", "MEDI")}
+APP_DERIVED = {
+    f"{b}_{s}": (f"{b}_AVG", "diff") for b in ("YEARS_BEGINEXPLUATATION", "YEARS_BUILD") for s in ("MODE", "MEDI")
+}
 APP_DERIVED["AMT_GOODS_PRICE"] = ("AMT_CREDIT", "ratio")
 BUREAU_CONDITIONS = {
     "DAYS_ENDDATE_FACT": "CREDIT_ACTIVE",
@@ -160,7 +162,7 @@ def fit_application(real: Path) -> dict[str, Any]:
     specs = _fit_columns(
         train, names, target, types, APP_CONDITIONS, fills={"DAYS_EMPLOYED": SENTINEL}, derived=APP_DERIVED
     )
-    table = copula.fit_table(train, specs, iterations=8, log=log.info)
+    table = copula.fit_table(train, specs, iterations=8, n_sim=60_000, log=log.info)
     # the application risk: best linear predictor of TARGET from the observed scores
     encoded = {s["name"]: copula.encode_column(train[s["name"]], s) for s in specs}
     feats = np.nan_to_num(copula.score_matrix(specs, encoded))

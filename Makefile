@@ -38,6 +38,7 @@ demo: $(STAMP) ## synthetic data, the whole pipeline, services up
 pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
 	$(PY) -m warehouse load --source $(SOURCE)
 	$(VENV)/bin/dbt build --quiet
+	$(PY) -m warehouse validate
 	@if [ -d training ] && [ -f training/__main__.py ]; then \
 	  $(PY) -m training train && $(PY) -m training score --no-publish && \
 	  $(VENV)/bin/dbt build --quiet --select tag:serving; fi
@@ -70,6 +71,14 @@ drift: $(STAMP) ## data drift: Evidently report + PSI marts -> reports/data_drif
 report: $(STAMP) ## methodology note (HTML + PDF), slides (uses dashboard screenshots if present), model card
 	$(PY) -m training report
 
+contract: $(STAMP) ## regenerate the feature mart's contract YAML from the feature macros
+	@mkdir -p $(CREDIT_HOME)
+	$(VENV)/bin/dbt --quiet run-operation print_feature_contract > $(CREDIT_HOME)/feature_contract.yml.tmp
+	mv $(CREDIT_HOME)/feature_contract.yml.tmp dbt_project/models/marts/features/_feat_applicant_features.yml
+
+validate: $(STAMP) ## Great Expectations suites on raw tables and the feature mart (data docs in reports/)
+	$(PY) -m warehouse validate
+
 publish: $(STAMP) ## publish the build warehouse as the serving copy
 	$(PY) -m warehouse publish
 
@@ -78,6 +87,8 @@ summary: $(STAMP) ## row counts of the build warehouse
 
 test: $(STAMP) superset-venv chromium ## the whole test suite (installs what it needs, Debian chromium included)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
+	$(VENV)/bin/dbt parse --quiet && $(VENV)/bin/dbt-score lint -m $(DBT_TARGET_PATH)/manifest.json
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP) ## unit tests only

@@ -1,4 +1,4 @@
-"""`python -m warehouse <command>`: generate, realism, fit-synth, build-schema, load, publish, summary."""
+"""`python -m warehouse <command>`: generate, realism, fit-synth, build-schema, load, validate, publish, summary."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", help="load the eight Kaggle files into the raw schema")
     load.add_argument("--source", type=Path, default=None, help="default: $CREDIT_HOME/data/synthetic")
+
+    val = sub.add_parser("validate", help="Great Expectations suites on the raw tables and the feature mart")
+    val.add_argument("--sample-rows", type=int, default=200_000, help="rows read per large table")
 
     sub.add_parser("publish", help="publish the build warehouse as the read-only serving copy")
     sub.add_parser("summary", help="print row counts of the build warehouse")
@@ -79,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
 
             report = load(args.source or settings.data_dir / "synthetic", settings.warehouse_path)
             print(report.summary())
+        elif args.command == "validate":
+            from warehouse.quality.validate import validate
+
+            report = validate(settings.warehouse_path, settings.reports_dir, sample_rows=args.sample_rows)
+            print(report.summary())
+            if not report.success:
+                raise UserError("data validation failed (see above and the data docs); the pipeline stops here")
         elif args.command == "publish":
             from warehouse.publish import publish
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from api.schemas import ErrorDetail
-from api.services.audit import AuditLog
+from api.services.audit import AuditLog, AuditUnavailable
 from api.services.scoring import RequestProblem
 from api.services.state import NotReady, ServingManager
 from api.settings import get_api_settings
@@ -132,6 +132,11 @@ def create_app() -> FastAPI:
         return JSONResponse(
             status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "APIKey"}
         )
+
+    @app.exception_handler(AuditUnavailable)
+    async def _no_audit(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        log.error("%s", exc)
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReady)
     async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:

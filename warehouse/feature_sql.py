@@ -49,6 +49,7 @@ class Step(BaseModel):
     schema_name: str
     relation: str  # quoted, as in the compiled SQL: "build"."raw"."bureau"
     materialized: str | None = None  # dbt materialization (models only): view, table, ...
+    depends_on: list[str] = []  # names of the steps it reads (models only)
     sql: str | None = None  # compiled SQL (models only)
 
 
@@ -158,6 +159,10 @@ def extract(target: Path | None = None, mart: str = MART) -> FeatureSql:
                     schema_name=node["schema"],
                     relation=node["relation_name"],
                     materialized=node["config"].get("materialized"),
+                    depends_on=[
+                        sources[d]["name"] if d in sources else nodes[d]["name"]
+                        for d in node["depends_on"]["nodes"]
+                    ],
                     sql=_compiled_code(target, node),
                 )
             )
@@ -177,6 +182,7 @@ def ship(con: duckdb.DuckDBPyConnection, artefact: FeatureSql) -> None:
             schema_name varchar,
             relation varchar,
             materialized varchar,
+            depends_on varchar,
             sql varchar,
             mart varchar,
             digest varchar
@@ -184,7 +190,7 @@ def ship(con: duckdb.DuckDBPyConnection, artefact: FeatureSql) -> None:
         """
     )
     con.executemany(
-        f"insert into {META_SCHEMA}.{META_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {META_SCHEMA}.{META_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 s.position,
@@ -194,6 +200,7 @@ def ship(con: duckdb.DuckDBPyConnection, artefact: FeatureSql) -> None:
                 s.schema_name,
                 s.relation,
                 s.materialized,
+                ",".join(s.depends_on),
                 s.sql,
                 artefact.mart,
                 artefact.digest,
@@ -211,8 +218,16 @@ def read(con: duckdb.DuckDBPyConnection) -> FeatureSql | None:
     ).fetchone()[0]
     if not found:
         return None
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+            [META_SCHEMA, META_TABLE],
+        ).fetchall()
+    }
+    depends = "depends_on" if "depends_on" in columns else "null"  # copies published before it existed
     rows = con.execute(
-        f"select position, kind, name, database_name, schema_name, relation, materialized, sql, mart "
+        f"select position, kind, name, database_name, schema_name, relation, materialized, {depends}, sql, mart "
         f"from {META_SCHEMA}.{META_TABLE} order by position"
     ).fetchall()
     if not rows:
@@ -226,11 +241,12 @@ def read(con: duckdb.DuckDBPyConnection) -> FeatureSql | None:
             schema_name=r[4],
             relation=r[5],
             materialized=r[6],
-            sql=r[7],
+            depends_on=[d for d in (r[7] or "").split(",") if d],
+            sql=r[8],
         )
         for r in rows
     ]
-    return FeatureSql(mart=rows[0][8], steps=steps)
+    return FeatureSql(mart=rows[0][9], steps=steps)
 
 
 def _quote(name: str) -> str:
@@ -268,16 +284,37 @@ class FeatureEngine:
             cols = ", ".join(f"{_quote(c.name)} {c.type}" for c in table.columns)
             self._con.execute(f"create table {step.relation} ({cols})")
             self._relations[step.name] = step.relation
-        self._fill: list[str] = []  # insert statements of the table-materialized models, in order
+        # insert statements of the table-materialized models, in order, with the raw tables they read
+        self._fill: list[tuple[str, str, frozenset[str] | None]] = []
         mart = artefact.mart_step
+        upstream: dict[str, frozenset[str] | None] = {}
         for step in artefact.steps:
-            if step.kind != "model":
+            if step.kind == "source":
+                upstream[step.name] = frozenset({step.name})
                 continue
+            known = bool(step.depends_on) and all(upstream.get(d) is not None for d in step.depends_on)
+            # unknown lineage (an older artefact): None, never skipped
+            upstream[step.name] = (
+                frozenset().union(*(upstream[d] for d in step.depends_on)) if known else None
+            )
             if step.materialized == "table" and step is not mart:
                 self._con.execute(f"create table {step.relation} as select * from ({step.sql}) limit 0")
-                self._fill.append(f"insert into {step.relation} {step.sql}")
+                self._fill.append(
+                    (step.relation, f"insert into {step.relation} {step.sql}", upstream[step.name])
+                )
             else:
                 self._con.execute(f"create view {step.relation} as {step.sql}")
+        # A model may be skipped when none of its raw tables has rows only if it yields no rows on
+        # empty input (a grouped aggregate); anything else (a global aggregate, constants) always runs.
+        self._skippable: list[bool] = []
+        self._con.execute("begin transaction")
+        try:
+            for relation, statement, _ in self._fill:
+                self._con.execute(statement)
+                rows = self._con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+                self._skippable.append(rows == 0)
+        finally:
+            self._con.execute("rollback")
         self._read = f"select * from {mart.relation}"
         described = self._con.execute(f"describe {self._read}").fetchall()
         self.columns: list[str] = [r[0] for r in described]
@@ -317,7 +354,10 @@ class FeatureEngine:
                         cur.execute(f"insert into {self._relations[name]} select * from __incoming")
                     finally:
                         cur.unregister("__incoming")
-                for statement in self._fill:
+                present = {name for name, rows in tables.items() if rows is not None and rows.num_rows}
+                for (_, statement, reads), skippable in zip(self._fill, self._skippable, strict=True):
+                    if skippable and reads is not None and not (reads & present):
+                        continue  # empty inputs: this model would add no rows
                     cur.execute(statement)
                 return cur.execute(self._read).fetchall()
             finally:

@@ -76,7 +76,7 @@ class ServingCopy:
         self.has_scores = bool(
             self._con.execute(
                 "select count(*) from duckdb_tables() where schema_name = 'scoring' and table_name = 'scores'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
         self._pool: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(max(1, readers)):
@@ -106,11 +106,12 @@ class ServingCopy:
         """One applicant's features from the mart (float32, as the batch reads them), or None."""
         select = ", ".join(f'cast("{c}" as float)' for c in columns)
         with self.cursor() as cur:
-            row = cur.execute(
+            rows = cur.execute(
                 f"select {select} from {self.mart_relation} where {KEY} = ?", [int(sk_id_curr)]
-            ).fetchone()
-        if row is None:
+            ).fetchall()
+        if not rows:
             return None
+        row = rows[0]
         return np.array(row, dtype=np.float64).astype(np.float32)
 
     def stored_score(self, sk_id_curr: int) -> dict[str, Any] | None:
@@ -122,10 +123,11 @@ class ServingCopy:
                 "select * from scoring.scores where sk_id_curr = ? order by scored_at desc nulls last limit 1",
                 [int(sk_id_curr)],
             )
-            row = res.fetchone()
+            rows = res.fetchall()
             names = [d[0] for d in res.description]
-        if row is None:
+        if not rows:
             return None
+        row = rows[0]
         out = {}
         for name, value in zip(names, row, strict=True):
             out[name] = value.isoformat() if hasattr(value, "isoformat") else value
@@ -146,13 +148,13 @@ class ServingCopy:
         tmp.mkdir(parents=True)
         columns = self.feature_columns
         with self.cursor() as cur:
-            n = cur.execute(f"select count(*) from {self.mart_relation}").fetchone()[0]
+            n = cur.execute(f"select count(*) from {self.mart_relation}").fetchall()[0][0]
             ids = np.lib.format.open_memmap(tmp / "ids.npy", mode="w+", dtype=np.int64, shape=(n,))
             X = np.lib.format.open_memmap(tmp / "X.npy", mode="w+", dtype=np.float32, shape=(n, len(columns)))
             select = ", ".join(f'cast("{c}" as float)' for c in columns)
-            reader = cur.execute(
+            reader = cur.sql(
                 f"select {KEY}, {select} from {self.mart_relation} order by {KEY}"
-            ).fetch_record_batch(20_000)
+            ).to_arrow_reader(20_000)
             start = 0
             for batch in reader:
                 stop = start + batch.num_rows

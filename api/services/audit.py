@@ -60,6 +60,10 @@ def _last_line(path: Path) -> str | None:
     return None
 
 
+class AuditUnavailable(RuntimeError):
+    """The log cannot be written: the API refuses to score rather than score without a trace."""
+
+
 class AuditLog:
     """Appends entries to the chained log; thread-safe and safe across processes (flock)."""
 
@@ -87,7 +91,26 @@ class AuditLog:
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Chain and write one entry; returns it with seq, prev_hash and hash."""
+        try:
+            return self._append(entry)
+        except OSError as exc:
+            raise AuditUnavailable(f"the audit log {self.path} cannot be written ({exc})") from exc
+
+    def _reopen_if_moved(self) -> None:
+        """Reopen when the file was removed or rotated (its inode is no longer the open one)."""
+        try:
+            same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(self._fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._known_size = -1
+
+    def _append(self, entry: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
+            self._reopen_if_moved()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 self._sync_tail()

@@ -249,6 +249,9 @@ class ServingManager:
         )
         if (cache_dir / "done").exists():
             serving.attach_cache(MartCache.open(cache_dir))
+        elif current is not None and current.cache is not None:
+            # steady state: keep look-ups fast by swapping only once the new copy's cache exists
+            self._build_cache(serving)
         self.current = serving
         self.reloads += 1
         self.last_error = None

@@ -160,6 +160,7 @@ def server(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CREDIT_ENV": "test",
         "CREDIT_API_KEYS": f"{API_KEY},second-key",
         "CREDIT_API_RELOAD_INTERVAL_S": "0.3",
+        "CREDIT_API_BATCH_MAX": "5",
     }
     srv = start_server(env, tmp_path_factory.mktemp("api_logs") / "uvicorn.log")
     yield srv

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 
 import duckdb
 import numpy as np
@@ -104,6 +105,10 @@ def test_lookup_matches_batch_and_unknown_is_404(server: Server, build) -> None:
         ).fetchall()
     ]
     with server.client() as client:
+        deadline = time.monotonic() + 120  # the memory-mapped mart is built in the background
+        while not client.get("/ready").json()["lookup_cache"]:
+            assert time.monotonic() < deadline, "the look-up cache was not built"
+            time.sleep(0.2)
         for sk_id in ids:
             body = client.get(f"/v1/applicants/{sk_id}/score").json()
             assert body["kind"] == "lookup" and body["sk_id_curr"] == sk_id

@@ -3,13 +3,16 @@
 -- term of the population stability index. Bins are the reference deciles of the feature (computed
 -- on a fixed hash sample of `drift_edge_sample_rows` reference applicants; tied deciles leave
 -- empty bins, which are dropped), plus a 'missing' bin (bin = -1) for NULL values.
+-- The feature mart is a view over the per-table feature tables: it is read once in full (the
+-- unpivot) and once for the edge sample, never materialized as a whole (not materialized CTEs).
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
+{%- set mart = ref('feat_applicant_features') %}
 
 with
 
-features as (
+features as not materialized (
 
-    select * from {{ ref('feat_applicant_features') }}
+    select * from {{ mart }}
 
 ),
 
@@ -19,15 +22,26 @@ labels as (
 
 ),
 
-applicants as (
+-- every feature of the mart, from the catalog (no scan), so all-NULL features get a row too
+feature_list as (
+
+    select column_name as feature
+
+    from information_schema.columns
+    where
+        table_schema = '{{ mart.schema }}'
+        and table_name = '{{ mart.identifier }}'
+        and column_name != 'sk_id_curr'
+
+),
+
+populations as (
 
     select
-        features.*,
-        case when labels.is_train then 'reference' else 'current' end as population
+        sk_id_curr,
+        case when is_train then 'reference' else 'current' end as population
 
-    from features
-    inner join labels
-        on features.sk_id_curr = labels.sk_id_curr
+    from labels
 
 ),
 
@@ -37,23 +51,7 @@ population_sizes as (
         count(*) filter (where population = 'reference') as n_reference,
         count(*) filter (where population = 'current') as n_current
 
-    from applicants
-
-),
-
--- non-null values per feature and population: also the list of every feature, even all-NULL ones
-value_counts as (
-
-    unpivot (
-        select
-            population,
-            count(columns(* exclude (sk_id_curr, population)))
-
-        from applicants
-        group by population
-    )
-    on columns(* exclude (population))
-    into name feature value n_values
+    from populations
 
 ),
 
@@ -61,7 +59,7 @@ edge_sample as (
 
     select sk_id_curr
 
-    from applicants
+    from populations
     where population = 'reference'
     qualify
         row_number() over (order by hash(sk_id_curr), sk_id_curr)
@@ -72,10 +70,10 @@ edge_sample as (
 edge_sample_values as (
 
     unpivot (
-        select applicants.* exclude (applicants.population)
-        from applicants
+        select features.*
+        from features
         semi join edge_sample
-            on applicants.sk_id_curr = edge_sample.sk_id_curr
+            on features.sk_id_curr = edge_sample.sk_id_curr
     )
     on columns(* exclude (sk_id_curr))
     into name feature value feature_value
@@ -106,7 +104,14 @@ reference_edges as (
 -- every non-null value of every applicant, one row each (UNPIVOT drops NULLs)
 long_values as (
 
-    unpivot applicants
+    unpivot (
+        select
+            features.*,
+            populations.population
+        from features
+        inner join populations
+            on features.sk_id_curr = populations.sk_id_curr
+    )
     on columns(* exclude (sk_id_curr, population))
     into name feature value feature_value
 
@@ -141,23 +146,32 @@ value_bins as (
 
 ),
 
+non_null_counts as (
+
+    select
+        feature,
+        sum(n_reference) as n_reference,
+        sum(n_current) as n_current
+
+    from value_bins
+    group by feature
+
+),
+
 missing_bins as (
 
     select
-        value_counts.feature,
+        feature_list.feature,
         -1 as bin,
-        population_sizes.n_reference
-        - coalesce(max(value_counts.n_values) filter (where value_counts.population = 'reference'), 0)
-            as n_reference,
-        population_sizes.n_current
-        - coalesce(max(value_counts.n_values) filter (where value_counts.population = 'current'), 0)
-            as n_current,
+        population_sizes.n_reference - coalesce(non_null_counts.n_reference, 0) as n_reference,
+        population_sizes.n_current - coalesce(non_null_counts.n_current, 0) as n_current,
         cast(null as double) as sum_reference,
         cast(null as double) as sum_current
 
-    from value_counts
+    from feature_list
     cross join population_sizes
-    group by value_counts.feature, population_sizes.n_reference, population_sizes.n_current
+    left join non_null_counts
+        on feature_list.feature = non_null_counts.feature
 
 ),
 

@@ -1,0 +1,94 @@
+"""The PSI marts (dbt, SQL) find the generator's planted drift and report none without it."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+PLANTED = ["app_contract_type_revolving_loans", "app_credit_to_income_ratio", "app_goods_to_income_ratio"]
+SOURCE_COLUMNS = ["app_amt_credit", "app_amt_goods_price", "app_amt_annuity"]
+
+
+def feature_drift(home) -> pd.DataFrame:
+    con = duckdb.connect(str(home.build), read_only=True)
+    try:
+        return con.execute("select * from marts.fct_feature_drift").df().set_index("feature")
+    finally:
+        con.close()
+
+
+def test_every_feature_has_a_psi_and_a_reading(planted):
+    con = duckdb.connect(str(planted.build), read_only=True)
+    try:
+        n_features = len(con.execute("describe marts.feat_applicant_features").fetchall()) - 1
+        drift = con.execute("select * from marts.fct_feature_drift").df()
+        bins = con.execute("select * from marts.fct_feature_drift_bins").df()
+        n_train, n_test = con.execute(
+            "select count(*) filter (where is_train), count(*) filter (where not is_train) "
+            "from marts.feat_applicant_labels"
+        ).fetchone()
+    finally:
+        con.close()
+    assert len(drift) == n_features
+    assert drift["psi"].notna().all() and (drift["psi"] >= 0).all()
+    assert set(drift["psi_reading"]) <= {"stable", "watch", "act"}
+    assert (drift["n_reference"] == n_train).all() and (drift["n_current"] == n_test).all()
+    # each side's shares sum to 1 over a feature's bins (missing values included)
+    sums = bins.groupby("feature")[["share_reference", "share_current"]].sum()
+    assert sums.sub(1).abs().max().max() < 1e-9
+    # the PSI is the sum of the bins' terms, and the reading follows the cut-offs
+    assert (
+        bins.groupby("feature")["psi_contribution"].sum() - drift.set_index("feature")["psi"]
+    ).abs().max() < 1e-9
+    expected = pd.cut(drift["psi"], [-1, 0.1 - 1e-12, 0.25, float("inf")], labels=["stable", "watch", "act"])
+    assert (expected.astype(str) == drift["psi_reading"]).all()
+
+
+def test_planted_drift_is_found(planted, unplanted):
+    with_drift, without = feature_drift(planted), feature_drift(unplanted)
+    # the contract-type mix (about 9.5% revolving loans in train, 1% in test) is flagged
+    assert with_drift.loc["app_contract_type_revolving_loans", "psi_reading"] != "stable"
+    assert with_drift.loc["app_contract_type_revolving_loans", "mean_current"] < (
+        0.5 * with_drift.loc["app_contract_type_revolving_loans", "mean_reference"]
+    )
+    # credit-to-income moves (credit about 12% lower, income about 6% higher in test)
+    assert with_drift.loc["app_credit_to_income_ratio", "psi"] >= 0.1
+    not_stable = set(with_drift.index[with_drift["psi_reading"] != "stable"])
+    assert not_stable, "the planted drift went unnoticed"
+    assert not_stable <= {f for f in with_drift.index if f.startswith("app_")}, not_stable
+    # every planted column drifts more than the same column without drift
+    for name in PLANTED + SOURCE_COLUMNS:
+        assert with_drift.loc[name, "psi"] > 1.5 * without.loc[name, "psi"], name
+
+
+def test_no_drift_is_reported_without_planted_drift(unplanted):
+    drift = feature_drift(unplanted)
+    assert (drift["psi_reading"] == "stable").all(), drift.sort_values("psi").tail(5)[["psi", "psi_reading"]]
+    assert drift["psi"].max() < 0.1
+
+
+@pytest.mark.slow
+def test_score_psi_per_scoring_run(scored):
+    for home in scored:
+        con = duckdb.connect(str(home.build), read_only=True)
+        try:
+            runs = con.execute("select * from marts.fct_score_drift").df()
+            bins = con.execute("select * from marts.fct_score_drift_bins").df()
+        finally:
+            con.close()
+        assert len(runs) == 1 and runs["is_latest_run"].all()
+        run = runs.iloc[0]
+        assert run["n_reference"] > 0 and run["n_current"] > 0
+        assert len(bins) == 10  # deciles of the training applicants' scores
+        assert abs(bins["share_reference"].sum() - 1) < 1e-9 and abs(bins["share_current"].sum() - 1) < 1e-9
+        assert bins["share_reference"].between(0.09, 0.11).all()
+        assert abs(bins["psi_contribution"].sum() - run["psi"]) < 1e-9
+    # the same champion sees no score drift on undrifted new applications
+    assert scored[1] is not None
+    con = duckdb.connect(str(scored[1].build), read_only=True)
+    try:
+        reading = con.execute("select psi_reading, psi from marts.fct_score_drift").fetchone()
+    finally:
+        con.close()
+    assert reading[0] == "stable", reading

@@ -76,7 +76,7 @@
         ['cc_utilisation_trend', 'regr_slope(amt_balance / nullif(amt_credit_limit_actual, 0), months_balance)', 'Trend of credit card utilisation over months (slope per month). NULL with fewer than two months.'],
         ['cc_utilisation_trend_last_12m', 'regr_slope(case when months_balance >= -12 then amt_balance / nullif(amt_credit_limit_actual, 0) end, months_balance)', 'Trend of credit card utilisation over the last 12 months (slope per month). NULL with fewer than two months.'],
         ['cc_days_past_due_trend', 'regr_slope(sk_dpd, months_balance)', 'Trend of credit card days past due over months (slope per month). NULL with fewer than two months.'],
-        ['cc_drawings_atm_share', 'sum(amt_drawings_atm_current) / nullif(sum(amt_drawings_current), 0)', 'Share of credit card drawings taken at ATMs (cash). NULL without drawings.'],
+        ['cc_drawings_atm_ratio', 'sum(amt_drawings_atm_current) / nullif(sum(amt_drawings_current), 0)', 'Amount drawn at ATMs (cash) divided by all credit card drawings. NULL without drawings.'],
     ] -%}
     {%- for name, expr, desc in custom -%}
         {%- do out.append(feature(name, expr, desc)) -%}

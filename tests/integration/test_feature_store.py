@@ -153,7 +153,18 @@ def test_permuting_target_leaves_the_features_unchanged(feature_home: Path, tmp_
     con.close()
     assert changed > 0, "the permutation did not change any label"
     # everything downstream of application_train (the history aggregates do not read it)
-    _run([DBT, "run", "--quiet", "--select", "source:home_credit.application_train+", "--exclude", "tag:serving"], home)
+    _run(
+        [
+            DBT,
+            "run",
+            "--quiet",
+            "--select",
+            "source:home_credit.application_train+",
+            "--exclude",
+            "tag:serving",
+        ],
+        home,
+    )
     _assert_same_features(_mart(_warehouse(feature_home)), _mart(_warehouse(home)))
 
 

@@ -452,6 +452,31 @@ def _payments(
 
 
 # --------------------------------------------------------------------------- credit cards
+def _card_consistency(rng: np.random.Generator, out: Arrays) -> None:
+    """Accounting identities of the real card rows (in place).
+
+    Total drawings are the sum of ATM, POS and other drawings (amounts and counts), as in 99.8%
+    of real rows where the parts are known; the balance and receivables stay near the limit
+    (real rows above 1.2 times the limit: 0.2%; with a zero limit, 99% have no balance).
+    """
+    for prefix in ("AMT_DRAWINGS", "CNT_DRAWINGS"):
+        parts = [out[f"{prefix}_{kind}_CURRENT"] for kind in ("ATM", "POS", "OTHER")]
+        known = ~np.isnan(parts[0]) & ~np.isnan(parts[1]) & ~np.isnan(parts[2])
+        total = np.asarray(out[f"{prefix}_CURRENT"], dtype=float).copy()
+        summed = np.nansum(np.vstack(parts), axis=0)
+        total[known] = summed[known]
+        total[~known] = np.fmax(total[~known], summed[~known])  # never less than the known parts
+        out[f"{prefix}_CURRENT"] = total
+    limit = np.asarray(out["AMT_CREDIT_LIMIT_ACTUAL"], dtype=float)
+    balance = np.asarray(out["AMT_BALANCE"], dtype=float)
+    cap = limit * rng.uniform(0.9, 1.05, limit.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where((limit > 0) & (balance > cap), cap / balance, 1.0)
+    factor[(limit <= 0) & (rng.random(limit.size) < 0.99)] = 0.0  # no limit, (almost always) no balance
+    for name in ("AMT_BALANCE", "AMT_RECEIVABLE_PRINCIPAL", "AMT_RECIVABLE", "AMT_TOTAL_RECEIVABLE"):
+        out[name] = np.asarray(out[name], dtype=float) * factor
+
+
 def _credit_cards(
     rng: np.random.Generator, prev: dict[str, Any], ids: np.ndarray, u_hist: np.ndarray
 ) -> tuple[Arrays, Arrays]:
@@ -487,6 +512,7 @@ def _credit_cards(
     }
     for col in tab["columns"]:
         out[col["name"]] = enc[col["name"]]
+    _card_consistency(rng, out)
     out["CNT_INSTALMENT_MATURE_CUM"] = np.floor(forward * mature_rate[run]).astype(float)
     out["NAME_CONTRACT_STATUS"] = status
     out["SK_DPD"] = dpd.astype(np.int64)

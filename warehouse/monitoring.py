@@ -110,16 +110,25 @@ def drift_frames(path: Path, features: list[str], max_rows: int, with_score: boo
         cols = ", ".join(f'cast(features."{f}" as double) as "{f}"' for f in features)
         out, totals = {}, {}
         for population, is_train in (("reference", True), ("current", False)):
-            base = (
-                f"from {feats} as features join {labels} as labels on labels.sk_id_curr = features.sk_id_curr "
-                f"{score_join} where labels.is_train = {str(is_train).lower()}"
-            )
-            params = [run_id] if run_id is not None else []
-            totals[population] = con.execute(f"select count(*) {base}", params).fetchone()[0]
+            # pick the sample's keys from the labels first, then read only their features (the mart
+            # is a view over the per-table feature tables: no full evaluation for a sample)
+            where = f"labels.is_train = {str(is_train).lower()}"
+            totals[population] = con.execute(
+                f"select count(*) from {labels} as labels where {where}"
+            ).fetchone()[0]
             out[population] = con.execute(
-                f"select {cols}{score_col} {base} order by hash(features.sk_id_curr), features.sk_id_curr "
-                f"limit {int(max_rows)}",
-                params,
+                f"""
+                with sample as (
+                    select sk_id_curr from {labels} as labels where {where}
+                    order by hash(sk_id_curr), sk_id_curr limit {int(max_rows)}
+                )
+                select {cols}{score_col}
+                from sample
+                join {feats} as features on features.sk_id_curr = sample.sk_id_curr
+                {score_join}
+                order by hash(sample.sk_id_curr), sample.sk_id_curr
+                """,
+                [run_id] if run_id is not None else [],
             ).df()
     return DriftFrames(out["reference"], out["current"], totals["reference"], totals["current"], run_id)
 

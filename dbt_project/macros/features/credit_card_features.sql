@@ -54,7 +54,6 @@
         {'name': 'dpd_over_60', 'expr': 'sk_dpd > 60', 'desc': 'the card was more than 60 days past due in the month', 'aggs': ['share']},
         {'name': 'dpd_over_90', 'expr': 'sk_dpd > 90', 'desc': 'the card was more than 90 days past due in the month', 'aggs': ['share']},
         {'name': 'over_limit', 'expr': 'amt_balance > amt_credit_limit_actual', 'desc': 'the balance exceeded the credit limit', 'aggs': ['share']},
-        {'name': 'cards', 'expr': 'sk_id_prev', 'desc': 'credit cards', 'aggs': ['nunique'], 'windows': ['all']},
     ]) -%}
     {{ return(out) }}
 {% endmacro %}

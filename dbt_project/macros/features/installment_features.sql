@@ -16,7 +16,7 @@
 
 {% macro installment_measures() %}
     {{ return([
-        {'name': 'instalment_version', 'expr': 'num_instalment_version', 'desc': 'installment calendar version (changes of the schedule)', 'aggs': ['nunique', 'max'], 'windows': ['all']},
+        {'name': 'instalment_version', 'expr': 'num_instalment_version', 'desc': 'installment calendar version (changes of the schedule)', 'aggs': ['max', 'mean'], 'windows': ['all']},
         {'name': 'instalment_number', 'expr': 'num_instalment_number', 'desc': 'installment number', 'aggs': ['max', 'mean'], 'windows': ['all']},
         {'name': 'days_past_due', 'expr': 'days_past_due', 'desc': 'days the payment came after the due date', 'aggs': ['max', 'mean', 'sum', 'var']},
         {'name': 'days_before_due', 'expr': 'days_before_due', 'desc': 'days the payment came before the due date', 'aggs': ['max', 'mean', 'sum']},
@@ -31,7 +31,6 @@
         {'name': 'dpd_over_90', 'expr': 'days_past_due > 90', 'desc': 'the payment came more than 90 days after the due date', 'aggs': ['share', 'count']},
         {'name': 'underpaid', 'expr': 'amt_payment < amt_instalment', 'desc': 'less than the installment due was paid', 'aggs': ['share', 'count']},
         {'name': 'paid_early', 'expr': 'days_before_due > 0', 'desc': 'the payment came before the due date', 'aggs': ['share']},
-        {'name': 'loans', 'expr': 'sk_id_prev', 'desc': 'previous credits with installments', 'aggs': ['nunique'], 'windows': ['all', 'last_365d']},
     ]) }}
 {% endmacro %}
 

@@ -27,7 +27,6 @@
         {'name': 'dpd_over_30', 'expr': 'sk_dpd > 30', 'desc': 'the loan was more than 30 days past due in the month', 'aggs': ['share', 'count']},
         {'name': 'dpd_over_60', 'expr': 'sk_dpd > 60', 'desc': 'the loan was more than 60 days past due in the month', 'aggs': ['share']},
         {'name': 'dpd_over_90', 'expr': 'sk_dpd > 90', 'desc': 'the loan was more than 90 days past due in the month', 'aggs': ['share', 'count']},
-        {'name': 'loans', 'expr': 'sk_id_prev', 'desc': 'previous POS / cash loans', 'aggs': ['nunique'], 'windows': ['all', 'last_12m']},
     ]) }}
 {% endmacro %}
 
@@ -45,7 +44,6 @@
         ['pos_days_past_due_last', 'arg_max(sk_dpd, ' ~ latest ~ ')', 'Days past due in the most recent POS / cash balance month. NULL when there are none.'],
         ['pos_cnt_instalment_future_last', 'arg_max(cnt_instalment_future, ' ~ latest ~ ')', 'Installments left in the most recent POS / cash balance month. NULL when there are none.'],
         ['pos_is_active_last', "arg_max(case when name_contract_status = 'Active' then 1 else 0 end, " ~ latest ~ ')', 'Whether the most recent POS / cash balance month shows an active loan (1/0). NULL when there are none.'],
-        ['pos_completed_loan_count', "count(distinct case when name_contract_status = 'Completed' then sk_id_prev end)", 'Number of previous POS / cash loans that reached status Completed. 0 when there are none.'],
         ['pos_days_past_due_trend', 'regr_slope(sk_dpd, months_balance)', 'Trend of days past due over months (slope per month). NULL with fewer than two months.'],
         ['pos_days_past_due_trend_last_12m', 'regr_slope(case when months_balance >= -12 then sk_dpd end, months_balance)', 'Trend of days past due over the last 12 months (slope per month). NULL with fewer than two months.'],
         ['pos_remaining_share_trend', 'regr_slope(cnt_instalment_future / nullif(cnt_instalment, 0), months_balance)', 'Trend of the share of the term left to pay (slope per month). NULL with fewer than two months.'],

@@ -17,24 +17,24 @@
 
 
 {% macro previous_application_measures() %}
-    {%- set money = ['all', 'approved', 'refused', 'last_365d', 'last_3'] -%}
-    {%- set granted = ['all', 'approved', 'last_365d', 'last_3'] -%}
+    {%- set splits = ['all', 'approved', 'refused', 'last_365d'] -%}
+    {%- set granted = ['all', 'approved', 'last_365d'] -%}
     {{ return([
         {'name': 'amt_annuity', 'expr': 'amt_annuity', 'desc': 'annuity of the previous application', 'aggs': ['min', 'max', 'mean', 'sum']},
-        {'name': 'amt_application', 'expr': 'amt_application', 'desc': 'amount asked for on the previous application', 'aggs': ['min', 'max', 'mean']},
+        {'name': 'amt_application', 'expr': 'amt_application', 'desc': 'amount asked for on the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
         {'name': 'amt_credit', 'expr': 'amt_credit', 'desc': 'final credit amount of the previous application', 'aggs': ['min', 'max', 'mean', 'sum']},
         {'name': 'application_credit_ratio', 'expr': 'application_credit_ratio', 'desc': 'amount asked for divided by amount granted', 'aggs': ['min', 'max', 'mean', 'var']},
-        {'name': 'amt_down_payment', 'expr': 'amt_down_payment', 'desc': 'down payment of the previous application', 'aggs': ['min', 'max', 'mean']},
-        {'name': 'amt_goods_price', 'expr': 'amt_goods_price', 'desc': 'goods price of the previous application', 'aggs': ['min', 'max', 'mean']},
-        {'name': 'credit_goods_ratio', 'expr': 'credit_goods_ratio', 'desc': 'credit amount divided by goods price', 'aggs': ['mean', 'max']},
-        {'name': 'annuity_credit_ratio', 'expr': 'annuity_credit_ratio', 'desc': 'annuity divided by credit amount', 'aggs': ['mean', 'max']},
+        {'name': 'amt_down_payment', 'expr': 'amt_down_payment', 'desc': 'down payment of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
+        {'name': 'amt_goods_price', 'expr': 'amt_goods_price', 'desc': 'goods price of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
+        {'name': 'credit_goods_ratio', 'expr': 'credit_goods_ratio', 'desc': 'credit amount divided by goods price', 'aggs': ['mean', 'max'], 'windows': splits},
+        {'name': 'annuity_credit_ratio', 'expr': 'annuity_credit_ratio', 'desc': 'annuity divided by credit amount', 'aggs': ['mean', 'max'], 'windows': splits},
         {'name': 'hour_appr_process_start', 'expr': 'hour_appr_process_start', 'desc': 'hour of the day the previous application started', 'aggs': ['min', 'max', 'mean'], 'windows': ['all']},
-        {'name': 'rate_down_payment', 'expr': 'rate_down_payment', 'desc': 'down payment rate', 'aggs': ['min', 'max', 'mean']},
+        {'name': 'rate_down_payment', 'expr': 'rate_down_payment', 'desc': 'down payment rate', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
         {'name': 'days_decision', 'expr': 'days_decision', 'desc': 'days from the decision on the previous application to the current application (negative)', 'aggs': ['min', 'max', 'mean']},
         {'name': 'cnt_payment', 'expr': 'cnt_payment', 'desc': 'number of payments (term) of the previous credit', 'aggs': ['mean', 'sum', 'max']},
         {'name': 'interest_rate_annual', 'expr': 'interest_rate_annual', 'desc': 'estimated annual interest rate of the previous credit (from annuity, credit and term)', 'aggs': ['min', 'max', 'mean']},
-        {'name': 'simple_interest_rate', 'expr': 'simple_interest_rate_annual', 'desc': 'simple annual interest rate (total payments over credit, per year of term)', 'aggs': ['mean', 'max']},
-        {'name': 'total_payment', 'expr': 'total_payment', 'desc': 'total of planned payments (annuity times term)', 'aggs': ['mean', 'sum']},
+        {'name': 'simple_interest_rate', 'expr': 'simple_interest_rate_annual', 'desc': 'simple annual interest rate (total payments over credit, per year of term)', 'aggs': ['mean', 'max'], 'windows': splits},
+        {'name': 'total_payment', 'expr': 'total_payment', 'desc': 'total of planned payments (annuity times term)', 'aggs': ['mean', 'sum'], 'windows': splits},
         {'name': 'days_first_drawing', 'expr': 'days_first_drawing', 'desc': 'days from the first drawing of the previous credit', 'aggs': ['min', 'max', 'mean'], 'windows': granted},
         {'name': 'days_first_due', 'expr': 'days_first_due', 'desc': 'days from the first due date of the previous credit', 'aggs': ['min', 'max', 'mean'], 'windows': granted},
         {'name': 'days_last_due_1st_version', 'expr': 'days_last_due_1st_version', 'desc': 'days to the originally planned last due date (positive: still running, a planned date known at the application)', 'aggs': ['min', 'max', 'mean'], 'windows': granted},

@@ -157,7 +157,7 @@ def extract(target: Path | None = None, mart: str = MART) -> FeatureSql:
                     name=node["name"],
                     database=node["database"],
                     schema_name=node["schema"],
-                    relation=node["relation_name"],
+                    relation=node["relation_name"] or "",
                     materialized=node["config"].get("materialized"),
                     depends_on=[
                         sources[d]["name"] if d in sources else nodes[d]["name"]
@@ -215,7 +215,7 @@ def read(con: duckdb.DuckDBPyConnection) -> FeatureSql | None:
     found = con.execute(
         "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
         [META_SCHEMA, META_TABLE],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not found:
         return None
     columns = {
@@ -297,7 +297,9 @@ class FeatureEngine:
             upstream[step.name] = (
                 frozenset().union(*(upstream[d] for d in step.depends_on)) if known else None
             )
-            if step.materialized == "table" and step is not mart:
+            if step.materialized == "ephemeral":
+                continue  # inlined as a CTE in its consumers' compiled SQL
+            if step.materialized != "view" and step is not mart:  # table, chunked_table, incremental
                 self._con.execute(f"create table {step.relation} as select * from ({step.sql}) limit 0")
                 self._fill.append(
                     (step.relation, f"insert into {step.relation} {step.sql}", upstream[step.name])

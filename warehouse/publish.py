@@ -55,7 +55,8 @@ def _ship_feature_sql(copy: Path, dbt_target: Path | None) -> None:
     try:
         mart = artefact.mart_step
         built = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            "select count(*) from (select schema_name, table_name as name from duckdb_tables() "
+            "union all select schema_name, view_name from duckdb_views()) where schema_name = ? and name = ?",
             [mart.schema_name, mart.name],
         ).fetchone()[0]
         if not built:

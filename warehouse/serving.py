@@ -87,7 +87,9 @@ class ServingCopy:
             mart = self.feature_sql.mart_step
             return f'"{mart.schema_name}"."{mart.name}"'
         rows = self._con.execute(
-            "select schema_name from duckdb_tables() where table_name = ? order by schema_name = 'main'",
+            "select schema_name from (select schema_name, table_name as name from duckdb_tables() "
+            "union all select schema_name, view_name from duckdb_views()) where name = ? "
+            "order by schema_name = 'main'",
             [FEATURES],
         ).fetchall()
         if not rows:

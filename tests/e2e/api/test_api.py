@@ -60,8 +60,9 @@ def build(pipeline: Pipeline):
 
 def _mart(con: duckdb.DuckDBPyConnection) -> str:
     schema = con.execute(
-        "select schema_name from duckdb_tables() where table_name = 'feat_applicant_features' "
-        "order by schema_name = 'main' limit 1"
+        "select schema_name from (select schema_name, table_name as name from duckdb_tables() "
+        "union all select schema_name, view_name from duckdb_views()) "
+        "where name = 'feat_applicant_features' order by schema_name = 'main' limit 1"
     ).fetchone()[0]
     return f'"{schema}".feat_applicant_features'
 

@@ -12,7 +12,10 @@ import pytest
 
 from tests.e2e.api.conftest import API_KEY, REPO, Server
 
-MAX_EXAMPLES = 60  # per operation; six operations -> a few hundred cases
+# Per operation, in schemathesis' example and fuzzing phases: six operations -> about 300 cases. The
+# coverage phase (every boundary of every one of the ~200 Kaggle fields) sends thousands of valid
+# applications, each a run of the feature SQL: too slow for `make test`.
+MAX_EXAMPLES = 100
 
 
 def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> None:
@@ -25,6 +28,8 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
         f"{server.url}/openapi.json",
         "--checks",
         "not_a_server_error",
+        "--phases",
+        "examples,fuzzing",
         "--max-examples",
         str(MAX_EXAMPLES),
         "--header",
@@ -33,16 +38,11 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
         "20261128",
         "--request-timeout",
         "60",
-        "--report",
-        "junit",
-        "--report-dir",
-        str(tmp_path),
     ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     (tmp_path / "schemathesis.txt").write_text(out)
     assert proc.returncode == 0, out[-5000:]
-    junit = next(tmp_path.glob("*.xml")).read_text()
-    assert 'failures="0"' in junit or "failures='0'" in junit, junit[:2000]
-    cases = sum(int(n) for n in re.findall(r"(\d+) generated", out)) or None
+    cases = sum(int(n) for n in re.findall(r"(\d+) generated", out))
     print(f"schemathesis: {cases} cases\n{out[-1500:]}")
+    assert cases >= 200, out[-3000:]

@@ -1,0 +1,133 @@
+"""The feature SQL artefact: extracted from dbt's target folder, shipped, and run over given rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse import feature_sql
+from warehouse.errors import UserError
+
+STG = 'select "SK_ID_CURR" as sk_id_curr, "AMT_CREDIT" as amt_credit from "build"."raw"."application_test"'
+BUREAU = (
+    'select "SK_ID_CURR" as sk_id_curr, count(*) as bureau_count, sum("AMT_CREDIT_SUM") as bureau_sum '
+    'from "build"."raw"."bureau" group by "SK_ID_CURR"'
+)
+TOTAL = (
+    'select count(*) as n_credits from "build"."raw"."bureau"'  # a global aggregate: one row even when empty
+)
+MART = (
+    "select stg.sk_id_curr, stg.amt_credit, coalesce(agg.bureau_count, 0) as bureau_count, agg.bureau_sum, "
+    'total.n_credits from "build"."staging"."stg" as stg '
+    'left join "build"."intermediate"."int_bureau" as agg on stg.sk_id_curr = agg.sk_id_curr '
+    'cross join "build"."intermediate"."int_total" as total'
+)
+
+
+def _node(name: str, schema: str, materialized: str, deps: list[str], code: str | None) -> dict:
+    node = {
+        "resource_type": "model",
+        "name": name,
+        "package_name": "credit_features",
+        "original_file_path": f"models/{name}.sql",
+        "database": "build",
+        "schema": schema,
+        "relation_name": f'"build"."{schema}"."{name}"',
+        "config": {"materialized": materialized},
+        "depends_on": {"nodes": deps},
+    }
+    if code is not None:
+        node["compiled_code"] = code
+    return node
+
+
+def _source(name: str) -> dict:
+    return {
+        "source_name": "home_credit",
+        "name": name,
+        "database": "build",
+        "schema": "raw",
+        "relation_name": f'"build"."raw"."{name}"',
+    }
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    src = "source.credit_features.home_credit."
+    nodes = {
+        "model.x.stg": _node("stg", "staging", "view", [src + "application_test"], STG),
+        "model.x.int_bureau": _node("int_bureau", "intermediate", "chunked_table", [src + "bureau"], None),
+        "model.x.int_total": _node("int_total", "intermediate", "table", [src + "bureau"], TOTAL),
+        "model.x.feat_applicant_features": _node(
+            "feat_applicant_features",
+            "marts",
+            "view",
+            ["model.x.stg", "model.x.int_bureau", "model.x.int_total"],
+            MART,
+        ),
+    }
+    manifest = {
+        "nodes": nodes,
+        "sources": {src + "application_test": _source("application_test"), src + "bureau": _source("bureau")},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    compiled = tmp_path / "compiled" / "credit_features" / "models"
+    compiled.mkdir(parents=True)
+    (compiled / "int_bureau.sql").write_text(BUREAU)  # a partial run left it out of the manifest
+    return tmp_path
+
+
+def test_extract_orders_steps_and_reads_compiled_files(target: Path) -> None:
+    artefact = feature_sql.extract(target)
+    names = [s.name for s in artefact.steps]
+    assert names.index("application_test") < names.index("stg") < names.index("feat_applicant_features")
+    assert names.index("bureau") < names.index("int_bureau")
+    assert next(s for s in artefact.steps if s.name == "int_bureau").sql == BUREAU
+    assert artefact.mart_step.materialized == "view"
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="dbt build"):
+        feature_sql.extract(tmp_path)
+
+
+def test_ship_and_read_round_trip(target: Path) -> None:
+    artefact = feature_sql.extract(target)
+    con = duckdb.connect()
+    feature_sql.ship(con, artefact)
+    back = feature_sql.read(con)
+    assert back is not None and back.steps == artefact.steps and back.digest == artefact.digest
+
+
+def test_engine_computes_the_mart_and_skips_only_safe_models(target: Path) -> None:
+    engine = feature_sql.FeatureEngine(feature_sql.extract(target), connections=2)
+    assert engine.columns == ["sk_id_curr", "amt_credit", "bureau_count", "bureau_sum", "n_credits"]
+    apps = feature_sql.to_arrow(
+        "application_test", [{"SK_ID_CURR": 1, "AMT_CREDIT": 10.0}, {"SK_ID_CURR": 2}]
+    )
+    bureau = feature_sql.to_arrow(
+        "bureau",
+        [{"SK_ID_CURR": 1, "SK_ID_BUREAU": 5, "AMT_CREDIT_SUM": 2.5}, {"SK_ID_CURR": 1, "SK_ID_BUREAU": 6}],
+    )
+    rows = sorted(engine.compute({"application_test": apps, "bureau": bureau}))
+    assert rows == [(1, 10.0, 2, 2.5, 2), (2, None, 0, None, 2)]
+    # no bureau rows: the grouped model is skipped (it would add nothing), the global aggregate still runs
+    assert sorted(engine.compute({"application_test": apps})) == [
+        (1, 10.0, 0, None, 0),
+        (2, None, 0, None, 0),
+    ]
+    # each computation is rolled back: nothing accumulates
+    assert sorted(engine.compute({"application_test": apps, "bureau": bureau}))[0][2] == 2
+    engine.close()
+
+
+def test_check_against_refuses_a_stale_sql(target: Path) -> None:
+    artefact = feature_sql.extract(target)
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.feat_applicant_features (sk_id_curr bigint, amt_credit double)")
+    with pytest.raises(UserError, match="does not match"):
+        feature_sql.check_against(con, artefact)

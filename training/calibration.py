@@ -13,18 +13,28 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
+# No applicant is certain to repay or to default: calibrated probabilities are kept inside this
+# range (an isotonic step with no default in it would otherwise say 0).
+CLIP = (1e-4, 1 - 1e-4)
+
 
 def fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray) -> dict:
     raw = np.asarray(raw, dtype=float)
     if method == "sigmoid":
         lr = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
-        return {"method": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        return {
+            "method": "sigmoid",
+            "a": float(lr.coef_[0, 0]),
+            "b": float(lr.intercept_[0]),
+            "clip": list(CLIP),
+        }
     if method == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
         return {
             "method": "isotonic",
             "x": [float(v) for v in iso.X_thresholds_],
             "y": [float(v) for v in iso.y_thresholds_],
+            "clip": list(CLIP),
         }
     raise ValueError(f"unknown calibration method {method!r} (isotonic or sigmoid)")
 
@@ -32,8 +42,11 @@ def fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray) -> dict:
 def apply_calibrator(calibrator: dict, raw: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, dtype=float)
     if calibrator["method"] == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-(calibrator["a"] * raw + calibrator["b"])))
-    return np.interp(raw, calibrator["x"], calibrator["y"])
+        p = 1.0 / (1.0 + np.exp(-(calibrator["a"] * raw + calibrator["b"])))
+    else:
+        p = np.interp(raw, calibrator["x"], calibrator["y"])
+    low, high = calibrator.get("clip", (0.0, 1.0))
+    return np.clip(p, low, high)
 
 
 def cross_fit(method: str, raw: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:

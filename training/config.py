@@ -17,7 +17,7 @@ class TrainSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDIT_TRAIN_", extra="ignore")
 
     seed: int = 42
-    holdout_fraction: float = 0.2
+    holdout_fraction: float = 0.25  # "the held-out quarter"
     n_folds: int = 5
     # Studies (baselines, imbalance, search, ablation) run on a stratified subsample of the
     # development split of at most this many rows; the champion uses every row.
@@ -27,7 +27,8 @@ class TrainSettings(BaseSettings):
     run_studies: bool = True  # False: champion only (fast development runs)
     max_rounds: int = 2_000
     early_stopping_rounds: int = 50
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1  # 0.1 halves the trees (and SHAP time) of 0.05 for ~0.002 AUC
+    threads: int = 2
     # Business cost of the two errors (a refused good client costs 1 by convention).
     cost_fn: float = 10.0
     cost_fp: float = 1.0

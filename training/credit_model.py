@@ -119,8 +119,11 @@ class CreditDefaultModel(PythonModel):
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
         if self.calibrator["method"] == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-(self.calibrator["a"] * raw + self.calibrator["b"])))
-        return np.interp(raw, self.calibrator["x"], self.calibrator["y"])
+            p = 1.0 / (1.0 + np.exp(-(self.calibrator["a"] * raw + self.calibrator["b"])))
+        else:
+            p = np.interp(raw, self.calibrator["x"], self.calibrator["y"])
+        low, high = self.calibrator.get("clip", (0.0, 1.0))
+        return np.clip(p, low, high)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.calibrate(self.raw_score(X))
@@ -180,57 +183,63 @@ class CreditDefaultModel(PythonModel):
         self, ids: np.ndarray, X: np.ndarray, contrib: np.ndarray, per_direction: int = 4
     ) -> pd.DataFrame:
         """Top factors raising and lowering each applicant's risk, one per underlying fact."""
-        f = X.shape[1]
+        n, f = X.shape
         values = contrib[:, :f]
         depth = min(f, per_direction * 6)
-        cols: dict[str, list] = {
-            k: [] for k in ("sk_id_curr", "direction", "rank", "feature", "value", "shap")
-        }
+        rows_all, cols_all, ranks_all, dirs_all = [], [], [], []
         for direction, sign in (("raises", 1.0), ("lowers", -1.0)):
             signed = values * sign
-            cand = (
-                np.argpartition(-signed, depth - 1, axis=1)[:, :depth]
-                if depth < f
-                else np.tile(np.arange(f), (len(ids), 1))
-            )
+            if depth < f:
+                cand = np.argpartition(-signed, depth - 1, axis=1)[:, :depth]
+            else:
+                cand = np.tile(np.arange(f), (n, 1))
             cand_vals = np.take_along_axis(signed, cand, axis=1)
             order = np.argsort(-cand_vals, axis=1, kind="stable")
             cand = np.take_along_axis(cand, order, axis=1)
             cand_vals = np.take_along_axis(cand_vals, order, axis=1)
             facts = self._fact_of[cand]
-            for i in range(len(ids)):
-                seen: set[int] = set()
-                rank = 0
-                for j in range(depth):
-                    if cand_vals[i, j] <= 0 or rank == per_direction:
-                        break
-                    if facts[i, j] in seen:
-                        continue
-                    seen.add(facts[i, j])
-                    rank += 1
-                    feat = cand[i, j]
-                    cols["sk_id_curr"].append(ids[i])
-                    cols["direction"].append(direction)
-                    cols["rank"].append(rank)
-                    cols["feature"].append(feat)
-                    cols["value"].append(float(X[i, feat]))
-                    cols["shap"].append(float(values[i, feat]))
-        feats = [self.features[j] for j in cols["feature"]]
-        codes = [self.reason_codes[name] for name in feats]
-        return pd.DataFrame(
+            # a candidate repeats a fact if an earlier (larger) candidate of the row has the same fact
+            same = facts[:, :, None] == facts[:, None, :]
+            repeat = np.tril(same, k=-1).any(axis=2)
+            keep = (cand_vals > 0) & ~repeat
+            rank = np.cumsum(keep, axis=1)
+            keep &= rank <= per_direction
+            r, c = np.nonzero(keep)
+            rows_all.append(r)
+            cols_all.append(cand[r, c])
+            ranks_all.append(rank[r, c])
+            dirs_all.append(np.full(len(r), direction, dtype=object))
+        r = np.concatenate(rows_all)
+        feat = np.concatenate(cols_all)
+        values_x = X[r, feat].astype(float)
+        cache: dict[tuple[int, float], tuple[str, str]] = {}
+        texts_en, texts_fr = [], []
+        for j, v in zip(feat.tolist(), values_x.tolist(), strict=True):
+            key = (j, v)
+            hit = cache.get(key)
+            if hit is None:
+                code = self.reason_codes[self.features[j]]
+                hit = cache[key] = (reason_text(code, v, "en"), reason_text(code, v, "fr"))
+            texts_en.append(hit[0])
+            texts_fr.append(hit[1])
+        names = np.asarray(self.features, dtype=object)
+        families = np.asarray([self.reason_codes[x]["family"] for x in self.features], dtype=object)
+        fact_names = np.asarray([self.reason_codes[x]["fact"] for x in self.features], dtype=object)
+        out = pd.DataFrame(
             {
-                "sk_id_curr": np.asarray(cols["sk_id_curr"], dtype=np.int64),
-                "direction": cols["direction"],
-                "rank": np.asarray(cols["rank"], dtype=np.int32),
-                "feature": feats,
-                "family": [c["family"] for c in codes],
-                "fact": [c["fact"] for c in codes],
-                "feature_value": cols["value"],
-                "shap_value": cols["shap"],
-                "text_en": [reason_text(c, v, "en") for c, v in zip(codes, cols["value"], strict=True)],
-                "text_fr": [reason_text(c, v, "fr") for c, v in zip(codes, cols["value"], strict=True)],
+                "sk_id_curr": np.asarray(ids, dtype=np.int64)[r],
+                "direction": np.concatenate(dirs_all),
+                "rank": np.concatenate(ranks_all).astype(np.int32),
+                "feature": names[feat],
+                "family": families[feat],
+                "fact": fact_names[feat],
+                "feature_value": values_x,
+                "shap_value": values[r, feat],
+                "text_en": texts_en,
+                "text_fr": texts_fr,
             }
         )
+        return out.sort_values(["sk_id_curr", "direction", "rank"], kind="stable", ignore_index=True)
 
     def score(
         self, ids: np.ndarray, X: np.ndarray, top_k: int = 20, per_direction: int = 4, explain: bool = True

@@ -79,7 +79,6 @@ def score(cfg: TrainSettings, publish: bool = True, progress: bool = True) -> Sc
     from tqdm import tqdm
 
     from training import tracking
-    from training.credit_model import FeatureMismatchError
     from warehouse import marts, scoring_io
     from warehouse.config import get_settings
     from warehouse.errors import UserError
@@ -97,8 +96,10 @@ def score(cfg: TrainSettings, publish: bool = True, progress: bool = True) -> Sc
     model = tracking.load_core(f"models:/{cfg.register_name}/{version}")
     try:
         model.check_features(marts.mart_feature_names(settings.warehouse_path))
-    except FeatureMismatchError as exc:
-        raise UserError(str(exc)) from exc
+    except ValueError as exc:
+        if tracking.is_feature_mismatch(exc):
+            raise UserError(str(exc)) from exc
+        raise
 
     oof = None
     train_run = (

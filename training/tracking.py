@@ -49,6 +49,11 @@ def load_core(uri: str):
     return mlflow.pyfunc.load_model(uri).unwrap_python_model()
 
 
+def is_feature_mismatch(exc: BaseException) -> bool:
+    """A FeatureMismatchError raised by a loaded model's own code (its class lives in the model)."""
+    return any(cls.__name__ == "FeatureMismatchError" for cls in type(exc).__mro__)
+
+
 @dataclass(frozen=True)
 class ChampionDecision:
     promote: bool
@@ -67,15 +72,15 @@ def decide(
 ) -> ChampionDecision:
     """Does the challenger take the alias? Only if it beats the champion on the challenger's holdout,
     or the champion's features no longer match the mart (reason given either way)."""
-    from training.credit_model import FeatureMismatchError
-
     current = current_champion(name)
     if current is None:
         return ChampionDecision(True, "no champion yet", challenger_holdout_auc, None, None)
     core = load_core(f"models:/{name}/{current.version}")
     try:
         core.check_features(mart_features)
-    except FeatureMismatchError as exc:
+    except ValueError as exc:
+        if not is_feature_mismatch(exc):
+            raise
         return ChampionDecision(
             True,
             f"champion v{current.version} replaced: its features no longer match the mart ({exc})",

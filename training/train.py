@@ -159,7 +159,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         mlflow.log_dict({"features": features, "excluded": excluded}, "features.json")
         mlflow.set_tags({"data_digest": digest, "warehouse": str(settings.warehouse_path)})
 
-        params = {**models.BASE_PARAMS, "learning_rate": cfg.learning_rate}
+        params = {**models.BASE_PARAMS, "learning_rate": cfg.learning_rate, "num_threads": cfg.threads}
         treatment = "none"
         studies: dict[str, dict] = {}
         ablation = pd.DataFrame()
@@ -476,7 +476,10 @@ def run_studies(cfg: TrainSettings, X_dev, y_dev, X_hold, y_hold, features, work
         )
 
     # Bounded search (trial 0 = the default configuration = the LightGBM baseline) -----------------
-    trials = models.sample_params(cfg.search_budget, cfg.seed, cfg.learning_rate)
+    trials = [
+        {**t, "num_threads": cfg.threads}
+        for t in models.sample_params(cfg.search_budget, cfg.seed, cfg.learning_rate)
+    ]
     best_auc, best_params, best_rounds = -1.0, trials[0], 100
     for i, params in enumerate(trials):
         cv = models.lgb_cv(

@@ -82,17 +82,12 @@ class FeatureMatrix:
     features: list[str]
 
 
-def _select(con: duckdb.DuckDBPyConnection, features: list[str], with_target: bool = False) -> str:
+def _select(con: duckdb.DuckDBPyConnection, features: list[str]) -> str:
+    """Key + features as float. No join and no ORDER BY: the mart may be a wide view, and a join
+    or a sort over 1,500 columns costs far more than aligning rows by key in numpy."""
     rel = relation(con, FEATURES)
     cols = ", ".join(f'cast("{f}" as float) as "{f}"' for f in features)
-    if not with_target:
-        return f"select features.{KEY}, {cols} from {rel} as features order by features.{KEY}"
-    labels = relation(con, LABELS)
-    return (
-        f"select features.{KEY}, {cols}, cast(labels.target as float) as __target__ "
-        f"from {rel} as features join {labels} as labels on labels.{KEY} = features.{KEY} "
-        f"where labels.is_train and labels.target is not null order by features.{KEY}"
-    )
+    return f"select features.{KEY}, {cols} from {rel} as features"
 
 
 def check_features(available: list[str], wanted: list[str]) -> None:
@@ -111,22 +106,41 @@ def read_training_set(path: Path, features: list[str] | None = None) -> tuple[Fe
         available = feature_columns(con)
         features = list(features) if features is not None else available
         check_features(available, features)
-        n = con.execute(f"select count(*) from ({_select(con, features[:1], with_target=True)})").fetchone()[
-            0
-        ]
-        if n == 0:
+        labels = con.execute(
+            f"select {KEY}, target from {relation(con, LABELS)} where is_train and target is not null order by {KEY}"
+        ).fetchnumpy()
+        train_ids = np.asarray(labels[KEY], dtype=np.int64)
+        if len(train_ids) == 0:
             raise UserError(f"{relation(con, LABELS)} has no labelled training applicants")
-        reader = con.sql(_select(con, features, with_target=True)).to_arrow_reader(20_000)
-        matrix, extra = _to_matrix(list(reader), features, n_extra=1)
-        if len(matrix.ids) != n:
-            raise RuntimeError(f"expected {n} rows from the mart, read {len(matrix.ids)}")
-        return matrix, extra[:, 0].astype(np.int8)
+        n = len(train_ids)
+        ids = np.empty(n, dtype=np.int64)
+        X = np.empty((n, len(features)), dtype=np.float32)
+        start = 0
+        for batch in con.sql(_select(con, features)).to_arrow_reader(20_000):
+            batch_ids = batch.column(0).to_numpy(zero_copy_only=False)
+            keep = np.flatnonzero(np.isin(batch_ids, train_ids))
+            if len(keep) == 0:
+                continue
+            stop = start + len(keep)
+            ids[start:stop] = batch_ids[keep]
+            for j in range(len(features)):
+                X[start:stop, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)[keep]
+            start = stop
+        if start != n:
+            raise RuntimeError(f"expected {n} labelled applicants in the mart, read {start}")
+        order = np.argsort(ids, kind="stable")
+        if not np.all(order == np.arange(n)):
+            ids, X = ids[order], X[order]
+        if not np.array_equal(ids, train_ids):
+            raise RuntimeError("the mart and feat_applicant_labels disagree on the training applicants")
+        y = np.asarray(labels["target"], dtype=np.int8)
+        return FeatureMatrix(ids, X, features), y
     finally:
         con.close()
 
 
 def iter_feature_chunks(path: Path, features: list[str], chunk_rows: int) -> Iterator[FeatureMatrix]:
-    """Every applicant of the mart (train and test), `chunk_rows` at a time, ordered by sk_id_curr."""
+    """Every applicant of the mart (train and test), `chunk_rows` at a time (in no particular order)."""
     con = open_build(path)
     try:
         check_features(feature_columns(con), features)
@@ -145,11 +159,10 @@ def iter_feature_chunks(path: Path, features: list[str], chunk_rows: int) -> Ite
         con.close()
 
 
-def _to_matrix(batches: list, features: list[str], n_extra: int = 0):
+def _to_matrix(batches: list, features: list[str]) -> FeatureMatrix:
     n = sum(b.num_rows for b in batches)
     ids = np.empty(n, dtype=np.int64)
     X = np.empty((n, len(features)), dtype=np.float32)
-    extra = np.empty((n, n_extra), dtype=np.float32)
     start = 0
     while batches:
         batch = batches.pop(0)
@@ -157,11 +170,8 @@ def _to_matrix(batches: list, features: list[str], n_extra: int = 0):
         ids[start:stop] = batch.column(0).to_numpy(zero_copy_only=False)
         for j in range(len(features)):
             X[start:stop, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
-        for j in range(n_extra):
-            extra[start:stop, j] = batch.column(len(features) + 1 + j).to_numpy(zero_copy_only=False)
         start = stop
-    matrix = FeatureMatrix(ids, X, features)
-    return (matrix, extra) if n_extra else matrix
+    return FeatureMatrix(ids, X, features)
 
 
 def count_applicants(path: Path) -> int:

@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the API with uvicorn on CREDIT_API_HOST:CREDIT_API_PORT")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="uvicorn worker processes (default CREDIT_API_WORKERS, 2)"
+    )
     ver = sub.add_parser("verify-audit", help="check the audit log's hash chain (exit 1 if broken)")
     ver.add_argument("--path", type=Path, default=None, help="default: $CREDIT_HOME/audit/api_audit.jsonl")
     oas = sub.add_parser("openapi", help="print the OpenAPI schema (JSON)")
@@ -23,9 +25,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         import logging
+        import os
 
+        # one OpenMP thread per process: single-row LightGBM predictions gain nothing from more, and
+        # the worker processes already use the cores (same results whatever the thread count)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         import uvicorn
 
+        from api.settings import get_api_settings
         from warehouse.config import get_settings
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -35,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             factory=True,
             host=args.host or settings.api_host,
             port=args.port or settings.api_port,
-            workers=args.workers,
+            workers=args.workers or get_api_settings().workers,
             log_level="info",
             access_log=False,
         )

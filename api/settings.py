@@ -16,6 +16,7 @@ class ApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CREDIT_API_", extra="ignore")
 
+    workers: int = Field(default=2, ge=1, le=64)  # uvicorn worker processes (`python -m api serve`)
     model_name: str = "credit_default"  # registered MLflow model whose `champion` alias is served
     batch_max: int = Field(default=100, ge=1, le=10_000)  # applications per POST /v1/score/batch
     history_max_rows: int = Field(default=5_000, ge=1)  # rows per history table per application

@@ -186,7 +186,7 @@ def ensure_pipeline(home: Path, applicants: int) -> dict[str, str]:
     return env
 
 
-def start(env: dict[str, str], port: int) -> tuple[subprocess.Popen, float]:
+def start(env: dict[str, str], port: int) -> tuple[subprocess.Popen, float, float]:
     env = {**env, "CREDIT_ENV": "dev", "CREDIT_API_PORT": str(port), "CREDIT_API_HOST": "127.0.0.1"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -199,7 +199,11 @@ def start(env: dict[str, str], port: int) -> tuple[subprocess.Popen, float]:
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc, time.perf_counter() - t0
+                ready = time.perf_counter() - t0
+                # look-ups are measured on the memory-mapped mart, built once per published copy
+                while not httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).json()["lookup_cache"]:
+                    time.sleep(0.1)
+                return proc, ready, time.perf_counter() - t0
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.perf_counter() - t0 > 120:
@@ -240,7 +244,7 @@ async def scenarios(
     return runs
 
 
-def report(runs: list[Run], startup_s: float, home: Path, applicants: int) -> Path:
+def report(runs: list[Run], startup_s: float, cache_s: float, home: Path, applicants: int) -> Path:
     from warehouse.config import get_settings
 
     path = get_settings().reports_dir / "api_benchmark.md"
@@ -257,7 +261,8 @@ def report(runs: list[Run], startup_s: float, home: Path, applicants: int) -> Pa
         f"warehouse `{home}` ({applicants or 'existing'} applicants). Latency from the scheduled send time "
         "(queueing included); every scoring request is appended to the audit log.",
         "",
-        f"Start-up to ready: {startup_s:.1f} s.",
+        f"Start-up to ready (model, published copy, feature SQL engine): {startup_s:.1f} s; look-up cache "
+        f"(memory-mapped mart) ready {cache_s:.1f} s after start (first start on a new copy; reused afterwards).",
         "",
         "| scenario | rate (req/s) | seconds | requests | errors | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -275,7 +280,8 @@ def report(runs: list[Run], startup_s: float, home: Path, applicants: int) -> Pa
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.with_suffix(".json").write_text(
-        json.dumps({"startup_s": startup_s, "runs": [asdict(r) for r in runs]}, indent=2), encoding="utf-8"
+        json.dumps({"startup_s": startup_s, "cache_s": cache_s, "runs": [asdict(r) for r in runs]}, indent=2),
+        encoding="utf-8",
     )
     return path
 
@@ -304,7 +310,7 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc, startup = start(env, port)
+    proc, startup, cache = start(env, port)
     try:
         runs = asyncio.run(
             scenarios(f"http://127.0.0.1:{port}", ids, bodies, args.duration, args.search_seconds)
@@ -312,7 +318,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"wrote {report(runs, startup, home, args.applicants if built else 0)}")
+    print(f"wrote {report(runs, startup, cache, home, args.applicants if built else 0)}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,8 +144,11 @@ class ServingCopy:
             return MartCache.open(folder)
         Path(root).mkdir(parents=True, exist_ok=True)
         for old in Path(root).iterdir():  # caches of copies no longer published
-            if old.name != key:
-                shutil.rmtree(old, ignore_errors=True)
+            if old.name == key or old.name.startswith(f".{key}."):
+                continue
+            if old.name.startswith(".") and time.time() - old.stat().st_mtime < 3600:
+                continue  # another process may be building it
+            shutil.rmtree(old, ignore_errors=True)
         tmp = Path(root) / f".{key}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -169,8 +173,10 @@ class ServingCopy:
         del ids, X
         (tmp / "columns.json").write_text(json.dumps(columns), encoding="utf-8")
         (tmp / "done").write_text("ok", encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another worker process finished first: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
         return MartCache.open(folder)
 
     def close(self) -> None:

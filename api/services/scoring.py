@@ -135,57 +135,67 @@ def score_vectors(
     request_id: str,
     top_k: int,
 ) -> list[ScoreResponse]:
-    """Run the champion on model-ordered float32 vectors; responses with reasons and SHAP values."""
+    """Run the champion on model-ordered float32 vectors; responses with reasons and SHAP values.
+
+    The probability, grade, decision and reasons come from the registered model's own code, as in
+    the batch (`contributions` -> log-odds -> `calibrate`, `grade`, `decide`, `reasons`); only the
+    top-k selection of SHAP values for the response is done here, with numpy (no DataFrames).
+    """
     model = serving.model
     X = np.array(X, dtype=np.float32, copy=True)
     X[~np.isfinite(X)] = np.nan  # as the batch scorer does
     slots = np.arange(len(ids), dtype=np.int64)
-    result = model.score(slots, X, top_k=max(top_k, 1), per_direction=4)
-    shap = result.shap
-    reasons = result.reasons
+    contrib = model.contributions(X)
+    n_features = X.shape[1]
+    raw = contrib.sum(axis=1)
+    probability = model.calibrate(raw)
+    grades = model.grade(probability)
+    decisions = model.decide(probability)
+    reasons = model.reasons(slots, X, contrib, 4)
+    reason_rows = reasons.to_dict("records")
+    names = model.features
     out = []
     for k, sk_id in enumerate(ids):
-        own = shap[shap["sk_id_curr"] == k]
-        ranked = own[own["rank"].notna()].sort_values("rank").head(top_k)
-        bias = own.loc[own["feature"] == "__bias__", "shap_value"]
-        others = own.loc[own["feature"] == "__others__", "shap_value"]
-        why = reasons[reasons["sk_id_curr"] == k]
+        values = contrib[k, :n_features]
+        order = np.argsort(-np.abs(values), kind="stable")[:top_k]
+        others = float(values.sum() - values[order].sum())
         out.append(
             ScoreResponse(
                 request_id=request_id,
                 kind=kind,  # type: ignore[arg-type]
                 sk_id_curr=sk_id,
                 model={"name": serving.champion.name, "version": serving.champion.version},  # type: ignore[arg-type]
-                probability=float(result.probability[k]),
-                raw_score=float(result.raw[k]),
-                risk_grade=str(result.grade[k]),
-                decision=str(result.decision[k]),  # type: ignore[arg-type]
+                probability=float(probability[k]),
+                raw_score=float(raw[k]),
+                risk_grade=str(grades[k]),
+                decision=str(decisions[k]),  # type: ignore[arg-type]
                 threshold=float(model.threshold),
                 review_band=(float(model.review_low), float(model.review_high)),
                 reasons=[
                     {
-                        "direction": r.direction,
-                        "rank": int(r.rank),
-                        "feature": r.feature,
-                        "family": r.family,
-                        "feature_value": _clean(r.feature_value),
-                        "shap_value": float(r.shap_value),
-                        "text_en": r.text_en,
-                        "text_fr": r.text_fr,
+                        "direction": r["direction"],
+                        "rank": int(r["rank"]),
+                        "feature": r["feature"],
+                        "family": r.get("family"),
+                        "feature_value": _clean(r["feature_value"]),
+                        "shap_value": float(r["shap_value"]),
+                        "text_en": r["text_en"],
+                        "text_fr": r["text_fr"],
                     }
-                    for r in why.itertuples()
+                    for r in reason_rows
+                    if r["sk_id_curr"] == k
                 ],
                 top_shap=[
                     {
-                        "feature": r.feature,
-                        "feature_value": _clean(r.feature_value),
-                        "shap_value": float(r.shap_value),
-                        "rank": int(r.rank),
+                        "feature": names[j],
+                        "feature_value": _clean(X[k, j]),
+                        "shap_value": float(values[j]),
+                        "rank": rank,
                     }
-                    for r in ranked.itertuples()
+                    for rank, j in enumerate(order, start=1)
                 ],
-                shap_bias=_clean(bias.iloc[0]) if len(bias) else None,
-                shap_others=_clean(others.iloc[0]) if len(others) else None,
+                shap_bias=float(contrib[k, n_features]),
+                shap_others=others,
             )
         )
     return out

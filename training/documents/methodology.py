@@ -242,11 +242,10 @@ def render_html(c: ReportContext, compact: bool = False) -> str:
 
 
 def _render_pdf(html: str):
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # before the import, which logs
+        logging.getLogger(name).setLevel(logging.ERROR)
     from weasyprint import HTML
 
-    for name in ("weasyprint", "weasyprint.progress"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
     return HTML(string=html, base_url=str(TEMPLATES)).render()
 
 

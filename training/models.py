@@ -93,7 +93,8 @@ def resample(X: np.ndarray, y: np.ndarray, treatment: str, seed: int) -> tuple[n
     if treatment == "undersample":
         from imblearn.under_sampling import RandomUnderSampler
 
-        sampler = RandomUnderSampler(random_state=seed).fit(np.zeros((len(y), 1)), y)
+        sampler = RandomUnderSampler(random_state=seed)
+        sampler.fit_resample(np.zeros((len(y), 1)), y)
         idx = np.sort(sampler.sample_indices_)
         return X[idx], y[idx]
     if treatment == "smote":
@@ -126,6 +127,9 @@ class CvResult:
         return max(1, int(round(float(np.mean(self.best_iterations)))))
 
 
+_NO_SHARED = False  # tests compare the shared-bins path with per-fold datasets
+
+
 def lgb_cv(
     X: np.ndarray,
     y: np.ndarray,
@@ -145,11 +149,22 @@ def lgb_cv(
     started = time.perf_counter()
     oof = np.zeros(len(y))
     best, aucs, boosters = [], [], []
+    # Without resampling, bin the rows once and let every fold use subsets (as lightgbm.cv does).
+    shared = treatment in ("none", "class_weight") and not _NO_SHARED
+    base = {**params, "seed": seed}
+    if shared:
+        full = lgb.Dataset(X, y, feature_name=feature_names or "auto", params=base, free_raw_data=False)
+        full.construct()
     for k, (tr, va) in enumerate(folds):
-        Xtr, ytr = resample(X[tr], y[tr], treatment, seed + k)
-        p = {**treatment_params(params, treatment, ytr), "seed": seed + k}
-        dtrain = lgb.Dataset(Xtr, ytr, feature_name=feature_names or "auto", free_raw_data=True)
-        dvalid = lgb.Dataset(X[va], y[va], reference=dtrain)
+        fold_seeds = {"bagging_seed": seed + k, "feature_fraction_seed": seed + k}
+        if shared:
+            p = {**treatment_params(base, treatment, y[tr]), **fold_seeds}
+            dtrain, dvalid = full.subset(np.sort(tr)), full.subset(np.sort(va))
+        else:
+            Xtr, ytr = resample(X[tr], y[tr], treatment, seed + k)
+            p = {**treatment_params(base, treatment, ytr), **fold_seeds}
+            dtrain = lgb.Dataset(Xtr, ytr, feature_name=feature_names or "auto", free_raw_data=True)
+            dvalid = lgb.Dataset(X[va], y[va], reference=dtrain)
         booster = lgb.train(
             p,
             dtrain,

@@ -255,7 +255,12 @@ def test_out_of_fold_probabilities_for_training_applicants(home):
 
 def test_weaker_challenger_does_not_take_the_alias(home, store):
     before = store.get_model_version_by_alias("credit_default", "champion").version
-    _run([PY, "-m", "training", "train", "--quick"], _env(home, CREDIT_TRAIN_MAX_ROUNDS="1"))
+    weak = {
+        "CREDIT_TRAIN_MAX_ROUNDS": "1",
+        "CREDIT_TRAIN_BOOTSTRAP": "5",
+        "CREDIT_TRAIN_SHAP_SAMPLE_ROWS": "50",
+    }
+    _run([PY, "-m", "training", "train", "--quick"], _env(home, **weak))
     after = store.get_model_version_by_alias("credit_default", "champion")
     assert after.version == before
     latest = max(store.search_model_versions("name = 'credit_default'"), key=lambda v: int(v.version))
@@ -279,7 +284,7 @@ def test_killed_scoring_run_leaves_previous_scores_and_serving_copy(home):
     serving = home / "warehouse" / "serving.duckdb"
     before = _query(wh, "select run_id, count(*) as n from scoring.scores group by 1 order by 1")
     served = _query(serving, "select run_id, count(*) as n from scoring.scores group by 1 order by 1")
-    for stage in ("shap_values", "commit"):
+    for stage in ("commit",):  # every row inserted and old explanations deleted, not committed
         _run([PY, "-m", "training", "score"], _env(home, CREDIT_SCORING_CRASH_AFTER=stage), expect=3)
         pd.testing.assert_frame_equal(
             _query(wh, "select run_id, count(*) as n from scoring.scores group by 1 order by 1"), before

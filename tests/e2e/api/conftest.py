@@ -161,6 +161,7 @@ def server(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "CREDIT_API_KEYS": f"{API_KEY},second-key",
         "CREDIT_API_RELOAD_INTERVAL_S": "0.3",
         "CREDIT_API_BATCH_MAX": "5",
+        "CREDIT_API_WORKERS": "1",  # one process: /ready and /v1/model answer from the same state
     }
     srv = start_server(env, tmp_path_factory.mktemp("api_logs") / "uvicorn.log")
     yield srv

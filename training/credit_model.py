@@ -241,6 +241,11 @@ class CreditDefaultModel(PythonModel):
         )
         return out.sort_values(["sk_id_curr", "direction", "rank"], kind="stable", ignore_index=True)
 
+    def score_frame(self, frame: pd.DataFrame, top_k: int = 20, per_direction: int = 4) -> ScoreResult:
+        """`score` for a frame of sk_id_curr + the model's features (the API's entry point)."""
+        ids = frame["sk_id_curr"].to_numpy() if "sk_id_curr" in frame else np.arange(len(frame))
+        return self.score(ids, self.matrix(frame), top_k=top_k, per_direction=per_direction)
+
     def score(
         self, ids: np.ndarray, X: np.ndarray, top_k: int = 20, per_direction: int = 4, explain: bool = True
     ) -> ScoreResult:

@@ -29,8 +29,7 @@ def score_frame(model, features: pd.DataFrame, top_k: int = 20, per_direction: i
     Returns the model's ScoreResult (probability, grade, decision, raw log-odds, SHAP long, reasons).
     The API does the same through the registered model (`unwrap_python_model().score(...)`).
     """
-    ids = features["sk_id_curr"].to_numpy() if "sk_id_curr" in features else np.arange(len(features))
-    return model.score(ids, model.matrix(features), top_k=top_k, per_direction=per_direction)
+    return model.score_frame(features, top_k=top_k, per_direction=per_direction)
 
 
 def _scores_frame(

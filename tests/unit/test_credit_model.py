@@ -112,3 +112,15 @@ def test_grades_and_decisions(model):
     p = np.array([0.01, 0.03, 0.05, 0.08, 0.12, 0.2, 0.5])
     assert list(core.grade(p)) == list("ABCDEFG")
     assert list(core.decide(np.array([0.05, 0.08, 0.2]))) == ["approve", "review", "refuse"]
+
+
+def test_score_frame_is_what_the_batch_computes(model):
+    from training.scoring import score_frame
+
+    core, X = model
+    frame = pd.DataFrame(X[:50].astype(float), columns=core.features).assign(sk_id_curr=np.arange(50) + 7)
+    result = score_frame(core, frame)
+    direct = core.score(np.arange(50) + 7, X[:50])
+    np.testing.assert_allclose(result.probability, direct.probability, atol=1e-12)
+    pd.testing.assert_frame_equal(result.reasons, direct.reasons)
+    assert set(result.shap["sk_id_curr"]) == set(range(7, 57))

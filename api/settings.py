@@ -22,7 +22,7 @@ class ApiSettings(BaseSettings):
     history_max_rows: int = Field(default=5_000, ge=1)  # rows per history table per application
     top_k_default: int = Field(default=10, ge=0, le=50)  # SHAP values returned by default
     reload_interval_s: float = Field(default=1.0, gt=0)  # how often the published copy / alias are checked
-    workers_per_engine: int = Field(default=4, ge=1, le=64)  # concurrent feature computations / look-ups
+    workers_per_engine: int = Field(default=1, ge=1, le=64)  # feature SQL runs in parallel per process
     audit_path: Path | None = None  # default $CREDIT_HOME/audit/api_audit.jsonl
     audit_fsync: bool = False  # fsync every audit entry (durable against power loss; slower)
     cache_dir: Path | None = None  # default $CREDIT_HOME/api/cache (memory-mapped mart for look-ups)

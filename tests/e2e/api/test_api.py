@@ -270,3 +270,21 @@ def test_probabilities_are_finite(server: Server, build) -> None:
             client.get(f"/v1/applicants/{i}/score", params={"top_k": 0}).json()["probability"] for i in ids
         ]
     assert np.all(np.isfinite(probs)) and len(set(probs)) > 1
+
+
+HEAVY_CHECK = """
+import sys
+from api.app import create_app
+from api.services.model import find_champion, load_model
+from warehouse.config import get_settings
+s = get_settings()
+app = create_app()
+model = load_model(find_champion(s.mlflow_tracking_uri, "credit_default"), s.mlflow_tracking_uri)
+assert len(model.features) > 100
+print(",".join(m for m in ("mlflow", "evidently", "great_expectations", "dbt", "shap") if m in sys.modules))
+"""
+
+
+def test_heavy_libraries_stay_out_of_the_import_path(pipeline: Pipeline) -> None:
+    loaded = run([sys.executable, "-c", HEAVY_CHECK], pipeline.env).strip().splitlines()[-1:]
+    assert loaded in ([], [""]), loaded

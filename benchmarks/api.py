@@ -231,8 +231,8 @@ async def scenarios(
         runs.append(await open_loop(client, post, 20, duration, "POST /v1/score (typical history)"))
         print(" ", runs[-1], flush=True)
         for scenario, fn, rates, target in (
-            ("GET max", get, [150, 200, 300, 400, 600, 800], GET_P99_MS),
-            ("POST max", post, [5, 10, 15, 20, 30, 40, 60], POST_P99_MS),
+            ("GET max", get, [25, 50, 75, 100, 150, 200, 300], GET_P99_MS),
+            ("POST max", post, [1, 2, 5, 10, 20, 30], POST_P99_MS),
         ):
             for rate in rates:
                 run = await open_loop(client, fn, rate, search_s, scenario)
@@ -257,7 +257,8 @@ def report(runs: list[Run], startup_s: float, cache_s: float, home: Path, applic
     lines = [
         "# Scoring API benchmark",
         "",
-        f"Open-loop async httpx driver against uvicorn (`python -m api serve`, one process), {os.cpu_count()} cores; "
+        f"Open-loop async httpx driver against uvicorn (`python -m api serve`: "
+        f"{os.environ.get('CREDIT_API_WORKERS', '2')} worker processes), {os.cpu_count()} cores; "
         f"warehouse `{home}` ({applicants or 'existing'} applicants). Latency from the scheduled send time "
         "(queueing included); every scoring request is appended to the audit log.",
         "",

@@ -14,9 +14,12 @@ export DBT_LOG_PATH ?= $(CREDIT_HOME)/dbt/logs
 APPLICANTS ?= 30000
 SEED ?= 42
 SOURCE ?= $(CREDIT_HOME)/data/synthetic
+SUPERSET_VENV := .venv-superset
+SUPERSET_PY := $(SUPERSET_VENV)/bin/python
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
 .PHONY: help venv demo test test-fast pipeline generate load dbt train score serving publish \
-        api api-lint test-api-venv superset mlflow-ui bench lint clean summary drift report
+        api api-up api-stop api-lint test-api-venv superset mlflow-ui bench lint clean summary drift report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,12 +31,20 @@ $(STAMP): requirements.txt constraints.txt
 
 venv: $(STAMP) ## create .venv and install requirements.txt (idempotent)
 
-demo: $(STAMP) ## synthetic data, the whole pipeline, services up
+demo: $(STAMP) $(SUPERSET_STAMP) chromium ## synthetic data, the whole pipeline, documents, API and Superset up
 	@if [ ! -f "$(SOURCE)/application_train.csv" ] && [ ! -f "$(SOURCE)/application_train.parquet" ]; then \
 	  $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE); fi
 	$(MAKE) pipeline
-	$(MAKE) drift report
+	$(MAKE) drift
+	$(MAKE) api-up
+	$(MAKE) superset
+	-$(MAKE) superset-screenshots
+	$(MAKE) report
 	$(PY) -m warehouse summary
+	@echo ""
+	@echo "API:      http://$${CREDIT_API_HOST:-127.0.0.1}:$${CREDIT_API_PORT:-8000}/docs   (stop: make api-stop)"
+	@echo "Superset: http://127.0.0.1:$${CREDIT_SUPERSET_PORT:-8088}/              (stop: make superset-stop)"
+	@echo "MLflow:   make mlflow-ui;  documents: $${CREDIT_REPORTS_DIR:-reports}/"
 
 pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
 	$(PY) -m warehouse load --source $(SOURCE)
@@ -101,6 +112,18 @@ lint: $(STAMP) ## ruff check + format check
 api: $(STAMP) ## serve the scoring API (uvicorn on CREDIT_API_HOST:CREDIT_API_PORT)
 	$(PY) -m api serve
 
+API_PID := $(CREDIT_HOME)/run/api.pid
+api-up: $(STAMP) ## start the API in the background (idempotent; waits until /ready answers)
+	@mkdir -p $(CREDIT_HOME)/run
+	@if [ -f $(API_PID) ] && kill -0 $$(cat $(API_PID)) 2>/dev/null; then echo "API already running (pid $$(cat $(API_PID)))"; \
+	else nohup $(PY) -m api serve > $(CREDIT_HOME)/run/api.log 2>&1 & echo $$! > $(API_PID); \
+	  curl -fsS --retry 60 --retry-delay 1 --retry-connrefused --retry-all-errors \
+	    http://$${CREDIT_API_HOST:-127.0.0.1}:$${CREDIT_API_PORT:-8000}/ready \
+	    || echo "API not ready: see $(CREDIT_HOME)/run/api.log"; echo; fi
+
+api-stop: ## stop the API started by `make api-up`
+	@if [ -f $(API_PID) ]; then kill $$(cat $(API_PID)) 2>/dev/null || true; rm -f $(API_PID); echo "API stopped"; fi
+
 api-lint: $(STAMP) ## hadolint on api/Dockerfile
 	$(VENV)/bin/hadolint api/Dockerfile
 
@@ -114,9 +137,6 @@ clean: ## remove generated state under CREDIT_HOME
 	rm -rf $(CREDIT_HOME)
 
 # --- Superset (its own venv: Flask 2 / SQLAlchemy 1.4); see superset/README.md
-SUPERSET_VENV := .venv-superset
-SUPERSET_PY := $(SUPERSET_VENV)/bin/python
-SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 SUPERSET_RUN := PYTHONPATH=superset $(SUPERSET_PY) -m credit_superset
 
 $(SUPERSET_STAMP): superset/requirements.txt superset/constraints.txt

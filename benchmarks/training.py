@@ -34,7 +34,8 @@ def _mart_ready(home: Path) -> bool:
     try:
         return bool(
             con.execute(
-                "select count(*) from duckdb_tables() where table_name = 'feat_applicant_features'"
+                "select count(*) from (select table_name as name from duckdb_tables() union all "
+                "select view_name from duckdb_views()) where name = 'feat_applicant_features'"
             ).fetchone()[0]
         )
     finally:

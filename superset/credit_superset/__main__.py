@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     imp = sub.add_parser("import-api", help="import the bundle through the REST API (superset-api-client)")
     imp.add_argument("--zip", type=Path, default=None)
     step = sub.add_parser("_step")
-    step.add_argument("name", choices=["users", "after-import"])
+    step.add_argument("name", choices=["users", "import", "after-import"])
     args = parser.parse_args(argv)
 
     try:
@@ -153,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "_step":
             from credit_superset import provision
 
-            result = (
-                provision.ensure_users(serving_path()) if args.name == "users" else provision.after_import()
-            )
+            steps = {
+                "users": lambda: provision.ensure_users(serving_path()),
+                "import": lambda: provision.import_assets(serving_path()),
+                "after-import": provision.after_import,
+            }
+            result = steps[args.name]()
             print(json.dumps(result))
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

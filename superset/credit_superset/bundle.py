@@ -187,8 +187,15 @@ def query_context(params: dict[str, Any], dataset_id: int = 0) -> dict[str, Any]
 
 
 # ----------------------------------------------------------------------------- the bundle
-def render(warehouse: Path | None = None, assets: Path = ASSETS) -> dict[str, dict[str, Any]]:
-    """The bundle's files as Superset expects them: {path inside the zip: config}."""
+def render(
+    warehouse: Path | None = None, assets: Path = ASSETS, kind: str = "Dashboard"
+) -> dict[str, dict[str, Any]]:
+    """The bundle's files as Superset expects them: {path inside the zip: config}.
+
+    kind "Dashboard" is what the dashboard importers take (CLI, REST /api/v1/dashboard/import/);
+    they never overwrite existing databases, datasets or charts. kind "assets" is what
+    ImportAssetsCommand takes (provisioning): it overwrites every object by UUID.
+    """
     loaded = load_assets(warehouse, assets)
     charts = chart_keys(loaded)
     out: dict[str, dict[str, Any]] = {}
@@ -201,20 +208,28 @@ def render(warehouse: Path | None = None, assets: Path = ASSETS) -> dict[str, di
         out[rel] = cfg
     out["metadata.yaml"] = {
         "version": "1.0.0",
-        "type": "Dashboard",
+        "type": kind,
         "timestamp": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
     }
     return out
 
 
-def write_zip(target: Path, warehouse: Path | None = None, assets: Path = ASSETS) -> Path:
+def contents(warehouse: Path | None = None, assets: Path = ASSETS, kind: str = "Dashboard") -> dict[str, str]:
+    """{path: YAML text}, the form Superset's import commands take (no root folder)."""
+    files = render(warehouse, assets, kind)
+    return {rel: yaml.safe_dump(files[rel], sort_keys=False, allow_unicode=True) for rel in sorted(files)}
+
+
+def write_zip(
+    target: Path, warehouse: Path | None = None, assets: Path = ASSETS, kind: str = "Dashboard"
+) -> Path:
     """Write the bundle zip (byte-identical for identical assets); returns its path."""
-    files = render(warehouse, assets)
+    files = contents(warehouse, assets, kind)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel in sorted(files):
+        for rel, text in files.items():
             info = zipfile.ZipInfo(f"{BUNDLE_ROOT}/{rel}", date_time=(2026, 1, 1, 0, 0, 0))
-            zf.writestr(info, yaml.safe_dump(files[rel], sort_keys=False, allow_unicode=True))
+            zf.writestr(info, text)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(buf.getvalue())
     return target

@@ -1,11 +1,13 @@
 """Provision Superset: metadata DB, roles, demo users, the dashboards bundle, row-level security.
 
 Runs in .venv-superset. The Superset CLI does what it does well (`superset db upgrade`,
-`superset init`, `superset import-dashboards`); the rest runs inside the app context:
+`superset init`); the rest runs inside the app context:
 - roles: `analyst` (all warehouse datasets + SQL Lab through Superset's `sql_lab` role) and
   `loan_officer` (the Client 360 datasets only, no SQL Lab: it would bypass the row filters);
 - users: admin, analyst and one loan officer per branch of the branch seed, passwords from the
   environment (dev falls back to documented defaults; other environments refuse to);
+- the assets, imported with ImportAssetsCommand (overwrites every object by UUID: what is in git
+  is what Superset has; `superset import-dashboards` would keep stale charts and datasets);
 - after the import: datasets' columns synced from the warehouse, charts' saved query contexts
   pointed at the imported datasets, dashboards' roles (DASHBOARD_RBAC) and native-filter scopes;
 - row-level security: a loan officer's queries only see applicants of their branch.
@@ -165,6 +167,26 @@ def ensure_users(warehouse: Path) -> dict[str, Any]:
         return {"officers": [o["username"] for o in found]}
 
 
+def import_assets(warehouse: Path) -> dict[str, Any]:
+    """Import the assets as admin with ImportAssetsCommand, which overwrites every object by UUID.
+
+    `superset import-dashboards` (and the REST dashboard import) keep existing databases,
+    datasets and charts as they are, so a changed chart or dataset would never reach an
+    installed Superset; the assets importer makes the assets in git the state of Superset.
+    """
+    app = _app()
+    with app.app_context():
+        from superset.commands.importers.v1.assets import ImportAssetsCommand
+        from superset.utils.core import override_user
+
+        from superset import security_manager as sm
+
+        files = bundle.contents(warehouse, kind="assets")
+        with override_user(sm.find_user(username="admin")):
+            ImportAssetsCommand(files).run()
+        return {"imported_files": len(files)}
+
+
 def _dataset_name(dataset) -> str:
     return dataset.table_name
 
@@ -253,8 +275,10 @@ def provision(warehouse: Path | None = None) -> dict[str, Any]:
     start = time.monotonic()
     timings.update(ensure_users_subprocess())
     timings["users_s"] = round(time.monotonic() - start, 1)
-    zip_path = bundle.write_zip(home / "bundle.zip", warehouse)
-    timings["import_s"] = round(run_cli("import-dashboards", "-p", str(zip_path), "-u", "admin"), 1)
+    bundle.write_zip(home / "bundle.zip", warehouse)  # kept for `import-api` and for inspection
+    start = time.monotonic()
+    timings.update(in_subprocess("import"))
+    timings["import_s"] = round(time.monotonic() - start, 1)
     start = time.monotonic()
     timings.update(in_subprocess("after-import"))
     timings["after_import_s"] = round(time.monotonic() - start, 1)

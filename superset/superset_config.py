@@ -4,8 +4,11 @@ Everything comes from the environment contract (README, .env.example):
 - SUPERSET_SECRET_KEY: required unless CREDIT_ENV=dev (the dev default is refused elsewhere).
 - SUPERSET_DATABASE_URI: the metadata database (any SQLAlchemy URI); by default SQLite under
   $CREDIT_HOME/superset/superset.db.
-- CREDIT_API_HOST / CREDIT_API_PORT / CREDIT_SUPERSET_API_KEY: the scoring API that the Jinja
-  macros `live_score_sql` and `live_reasons_sql` call for live scores (Client 360).
+- CREDIT_SUPERSET_API_URL (else CREDIT_API_HOST / CREDIT_API_PORT) and CREDIT_SUPERSET_API_KEY:
+  the scoring API that the Jinja macros `live_score_sql` and `live_reasons_sql` call for live
+  scores (Client 360).
+- CREDIT_API_AUDIT_PATH (else $CREDIT_HOME/audit/api_audit.jsonl): the API's audit log, whose
+  newest entries the macro `api_decisions_sql` shows on Monitoring.
 DuckDB connections are forced read-only with external access off (no file reads from SQL Lab),
 whatever the database's settings in the UI say (DB_CONNECTION_MUTATOR).
 """
@@ -21,6 +24,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
+from credit_superset.audit import api_decisions_sql  # noqa: E402
 from credit_superset.live import live_reasons_sql, live_score_sql  # noqa: E402
 from credit_superset.settings import DEV_SECRET, secret_key, superset_home  # noqa: E402
 
@@ -41,10 +45,12 @@ FEATURE_FLAGS = {
     "DRILL_BY": True,
 }
 
-# Jinja macros available in SQL (virtual datasets): live scores from the scoring API.
+# Jinja macros available in SQL (virtual datasets): live scores from the scoring API, and its
+# recent decisions read from the tail of its audit log (DuckDB itself keeps file access off).
 JINJA_CONTEXT_ADDONS = {
     "live_score_sql": live_score_sql,
     "live_reasons_sql": live_reasons_sql,
+    "api_decisions_sql": api_decisions_sql,
 }
 
 

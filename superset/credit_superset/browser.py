@@ -3,7 +3,8 @@
 For each dashboard: log in, open it, measure first contentful paint and the time until every
 chart has rendered (no loading indicator left), collect chart errors, take a full-page
 screenshot. Client 360 opens on one applicant through its URL (native filter in Rison), and the
-numbers it shows (batch probability, live score) are read back for the caller to compare.
+numbers it shows (batch probability, live score) are read back for the caller to compare:
+each chart's big number, text and, for tables, the columns and the first 50 rows ({column: text}).
 Only loopback requests are let through; everything else is aborted.
 """
 
@@ -52,12 +53,20 @@ _CHART_STATE_JS = """
     const err = h.querySelector('.ant-alert-error, [role="alert"], [data-test="error-tooltip"]');
     const text = h.innerText;
     const bigNumber = h.querySelector('.header-line');
+    // table charts: a sticky header table and a body table; body cells name their column
+    const headers = [...h.querySelectorAll('table thead th[id^="header-"]')].map(th => th.id.slice(7));
+    const rows = [...h.querySelectorAll('table tbody tr')].slice(0, 50).map(tr => Object.fromEntries(
+      [...tr.querySelectorAll('td')].map((td, i) => [
+        (td.getAttribute('aria-labelledby') || '').replace(/^header-/, '') || headers[i] || String(i),
+        td.innerText.trim(),
+      ])));
     return {
       title,
       error: err ? err.innerText.trim().slice(0, 300) || 'error' : null,
       unexpected: /Unexpected error|Error:|Traceback/.test(text) ? text.slice(0, 300) : null,
       big_number: bigNumber ? bigNumber.innerText.trim() : null,
       text: text.slice(0, 2000),
+      table: headers.length ? {columns: headers, rows} : null,
     };
   })
 """

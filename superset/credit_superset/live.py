@@ -21,20 +21,10 @@ from typing import Any
 from cachetools import TTLCache, cached
 
 from credit_superset.settings import api_base_url
+from credit_superset.sql import literal as _literal
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = float(os.environ.get("CREDIT_SUPERSET_API_TIMEOUT", "3"))
-
-
-def _literal(value: Any) -> str:
-    """A SQL literal for a JSON scalar (strings quoted with '' escaping; everything else typed)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(float(value)) if isinstance(value, float) else str(int(value))
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _applicant_id(values: Any) -> int | None:
@@ -76,7 +66,7 @@ def live_score_sql(values: Any = None) -> str:
         "sk_id_curr": sk_id,
         "live_probability": body.get("probability"),
         "live_decision": body.get("decision"),
-        "live_model_version": body.get("model_version"),
+        "live_model_version": (body.get("model") or {}).get("version") or body.get("model_version"),
         "api_status": status,
     }
     typed = {"sk_id_curr": "bigint", "live_probability": "double"}

@@ -61,5 +61,10 @@ def password(var: str, dev_default: str) -> str:
 
 
 def api_base_url() -> str:
+    """The scoring API the live-score macros call: CREDIT_SUPERSET_API_URL, else CREDIT_API_HOST/PORT."""
+    if explicit := os.environ.get("CREDIT_SUPERSET_API_URL", "").strip():
+        return explicit.rstrip("/")
     host = os.environ.get("CREDIT_API_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - a bind-all address: call it on loopback
+        host = "127.0.0.1"
     return f"http://{host}:{os.environ.get('CREDIT_API_PORT', '8000')}"

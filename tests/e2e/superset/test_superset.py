@@ -1,20 +1,22 @@
 """Superset end to end: install, provision, import, chart data, RLS, idempotence, a real browser.
 
-Starts its own Superset (gunicorn) on a free port with a temporary CREDIT_HOME, over the serving
-warehouse of the real pipeline on a small synthetic set (`make pipeline`). With
-CREDIT_SUPERSET_TEST_DATA=fixture it uses the dev fixture instead (tests/e2e/superset/dev_fixture.py
-over the real Kaggle sample), for working on the dashboards without training a model.
-Installs what it needs through make (`make superset-venv chromium`); skips only if that fails.
+One module-wide stack: `make pipeline` on a small synthetic set (N applicants, quick training)
+in a temporary CREDIT_HOME, the real scoring API (`python -m api serve`, uvicorn, with an API
+key) over it, and Superset (`credit_superset up`, gunicorn) on free ports, its live-score macro
+pointed at that API. Installs what it needs through make (`make superset-venv chromium`); skips
+only if that fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -24,10 +26,19 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
 SUPERSET_PY = REPO / ".venv-superset" / "bin" / "python"
-REAL_SAMPLE = Path(
-    os.environ.get("CREDIT_REAL_SAMPLE_DIR", REPO.parent / "shared" / "data" / "homecredit-sample")
-)
+PY = REPO / ".venv" / "bin" / "python"
+APPLICANTS = int(os.environ.get("CREDIT_SUPERSET_TEST_APPLICANTS", "3000"))
 OFFICER_PASSWORD = "officer-test-pw"
+API_KEY = "superset-test-key-0123456789"
+QUICK_TRAINING = {  # the dashboards need a champion, not a good one
+    "CREDIT_TRAIN_RUN_STUDIES": "false",
+    "CREDIT_TRAIN_N_FOLDS": "2",
+    "CREDIT_TRAIN_MAX_ROUNDS": "60",
+    "CREDIT_TRAIN_BOOTSTRAP": "20",
+    "CREDIT_TRAIN_SHAP_SAMPLE_ROWS": "300",
+}
+N_CHARTS, N_DATASETS = 32, 21
+CHARTS_PER_DASHBOARD = {"portfolio": 10, "client-360": 11, "monitoring": 11}
 
 
 def _free_port() -> int:
@@ -53,23 +64,46 @@ def _cli(env: dict[str, str], *args: str, timeout: float = 900) -> dict:
 
 
 def _build_warehouse(env: dict[str, str], home: Path) -> str:
-    mode = os.environ.get("CREDIT_SUPERSET_TEST_DATA", "pipeline")
-    py = str(REPO / ".venv" / "bin" / "python")
-    if mode == "fixture":
-        if not (REAL_SAMPLE / "application_train.csv").exists():
-            pytest.skip(f"CREDIT_SUPERSET_TEST_DATA=fixture needs the real sample at {REAL_SAMPLE}")
-        _run([py, "-m", "warehouse", "load", "--source", str(REAL_SAMPLE)], env)
-        _run(
-            [py, str(REPO / "tests/e2e/superset/dev_fixture.py"), str(home / "warehouse" / "build.duckdb")],
-            env,
-        )
-        _run([py, "-m", "warehouse", "publish"], env)
-        return "dev fixture over the real sample"
     source = home / "data" / "synthetic"
-    _run([py, "-m", "warehouse", "generate", "--applicants", "3000", "--seed", "7", "--out", str(source),
-          "--no-progress"], env)  # fmt: skip
+    _run([str(PY), "-m", "warehouse", "generate", "--applicants", str(APPLICANTS), "--seed", "7",
+          "--out", str(source), "--no-progress"], env)  # fmt: skip
     _run(["make", "--no-print-directory", "pipeline", f"SOURCE={source}"], env, timeout=3000)
-    return "make pipeline on 3,000 synthetic applicants"
+    return f"make pipeline on {APPLICANTS:,} synthetic applicants (quick training)"
+
+
+def _start_api(env: dict[str, str], home: Path) -> tuple[subprocess.Popen, str]:
+    """The real scoring API (uvicorn, one worker) over the same CREDIT_HOME, with an API key."""
+    port = _free_port()
+    api_env = {**env, "CREDIT_ENV": "test", "CREDIT_API_KEYS": API_KEY, "CREDIT_API_WORKERS": "1"}
+    log = (home / "api.log").open("w")
+    proc = subprocess.Popen(
+        [str(PY), "-m", "api", "serve", "--port", str(port)],
+        cwd=REPO, env=api_env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the API exited ({proc.returncode}):\n{(home / 'api.log').read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise AssertionError(f"the API was not ready within 180 s:\n{(home / 'api.log').read_text()[-3000:]}")
+
+
+def _api_score(stack, applicant: int) -> dict:
+    request = urllib.request.Request(
+        f"{stack['api_url']}/v1/applicants/{applicant}/score", headers={"X-API-Key": API_KEY}
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        return json.loads(resp.read())
 
 
 @pytest.fixture(scope="module")
@@ -86,30 +120,40 @@ def stack(tmp_path_factory):
         )
     home = tmp_path_factory.mktemp("credit_home")
     reports = REPO / "reports"
-    port = _free_port()
-    env = {
-        **os.environ,
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CREDIT_", "DBT_", "MLFLOW_"))}
+    env.update({
         "CREDIT_HOME": str(home),
-        "CREDIT_SUPERSET_PORT": str(port),
+        "CREDIT_SUPERSET_PORT": str(_free_port()),
         "CREDIT_REPORTS_DIR": str(reports),
         "PYTHONPATH": str(REPO / "superset"),
         "SUPERSET_OFFICER_PASSWORD": OFFICER_PASSWORD,
-        "CREDIT_TRAIN_RUN_STUDIES": "false",
         "OAUTHLIB_INSECURE_TRANSPORT": "1",
-    }
-    env.pop("CREDIT_WAREHOUSE_PATH", None)
-    env.pop("CREDIT_SERVING_PATH", None)
+        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_TARGET_PATH": str(home / "dbt" / "target"),
+        "DBT_LOG_PATH": str(home / "dbt" / "logs"),
+        **QUICK_TRAINING,
+    })  # fmt: skip
     data = _build_warehouse(env, home)
-    started = time.monotonic()
-    up = _run([str(SUPERSET_PY), "-m", "credit_superset", "up"], env)
-    up_s = time.monotonic() - started
-    stamp = json.loads((home / "superset" / "provisioned.json").read_text())
-    info = {"env": env, "home": home, "serving": home / "warehouse" / "serving.duckdb", "data": data,
-            "up_s": up_s, "stamp": stamp, "up_stdout": up.stdout, "reports": reports}  # fmt: skip
+    api, api_url = _start_api(env, home)
+    env.update({"CREDIT_SUPERSET_API_URL": api_url, "CREDIT_SUPERSET_API_KEY": API_KEY})
     try:
+        started = time.monotonic()
+        up = _run([str(SUPERSET_PY), "-m", "credit_superset", "up"], env)
+        up_s = time.monotonic() - started
+        stamp = json.loads((home / "superset" / "provisioned.json").read_text())
+        info = {"env": env, "home": home, "serving": home / "warehouse" / "serving.duckdb", "data": data,
+                "up_s": up_s, "stamp": stamp, "up_stdout": up.stdout, "reports": reports,
+                "api_url": api_url}  # fmt: skip
+        # one decision in the API's audit log before Monitoring is checked
+        _api_score(info, _officer_and_applicant(info)[1])
         yield info
     finally:
         subprocess.run([str(SUPERSET_PY), "-m", "credit_superset", "stop"], cwd=REPO, env=env, check=False)
+        api.terminate()
+        try:
+            api.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            api.kill()
 
 
 def _warehouse(stack):
@@ -158,10 +202,13 @@ def test_every_chart_returns_rows(stack):
     _, applicant, _, _ = _officer_and_applicant(stack)
     result = _cli(stack["env"], "check", "--applicant", str(applicant))
     charts = result["charts"]
-    assert len(charts) == 27, [c["name"] for c in charts]
+    assert len(charts) == N_CHARTS, [c["name"] for c in charts]
     failed = [c for c in charts if not c["ok"]]
     assert not failed, json.dumps(failed, indent=1)[:4000]
     assert set(result["dashboards"]) == {"portfolio", "client-360", "monitoring"}
+    by_name = {c["name"]: c for c in charts}
+    live = by_name["Live score from the API"]["applicant_data"]
+    assert live[0]["api_status"] == "ok", live  # the macro reached the API with its key
     (stack["reports"] / "superset").mkdir(parents=True, exist_ok=True)
     (stack["reports"] / "superset" / "provisioning.json").write_text(
         json.dumps(
@@ -170,15 +217,29 @@ def test_every_chart_returns_rows(stack):
     )
 
 
+def _rename_chart(env: dict[str, str], name: str, new_name: str) -> None:
+    """Edit a chart by hand through the REST API (as someone would in the UI)."""
+    code = (
+        "import sys\nfrom credit_superset import checks\n"
+        "api = checks.client(f'http://127.0.0.1:{sys.argv[1]}', 'admin')\n"
+        "chart = checks.chart_id(api, sys.argv[2])\n"
+        "api.put(f'{api.base_url}/chart/{chart}', json={'slice_name': sys.argv[3]}).raise_for_status()\n"
+    )
+    _run([str(SUPERSET_PY), "-c", code, env["CREDIT_SUPERSET_PORT"], name, new_name], env)
+
+
 def test_second_run_and_rest_import_are_idempotent(stack):
     before = _cli(stack["env"], "check")
     again = _run([str(SUPERSET_PY), "-m", "credit_superset", "up"], stack["env"])
     assert "nothing to change" in again.stdout
+    # provisioning makes the assets in git the state of Superset: a hand edit is overwritten
+    _rename_chart(stack["env"], "Scoring runs", "edited by hand")
+    assert "edited by hand" in {c["name"] for c in _cli(stack["env"], "check")["charts"]}
     forced = _run([str(SUPERSET_PY), "-m", "credit_superset", "provision"], stack["env"])
     assert "provisioned Superset" in forced.stdout
     counts = _cli(stack["env"], "import-api")
     after = _cli(stack["env"], "check")
-    assert counts == {"charts": 27, "datasets": 18, "dashboards": 3}
+    assert counts == {"charts": N_CHARTS, "datasets": N_DATASETS, "dashboards": 3}
     assert [(c["id"], c["name"]) for c in after["charts"]] == [(c["id"], c["name"]) for c in before["charts"]]
     assert after["dashboards"] == before["dashboards"]
 
@@ -208,16 +269,23 @@ def test_browser_loan_officer_client_360_and_screenshots(stack):
     out = stack["reports"] / "superset"
     seen = _cli(stack["env"], "browse", "--user", officer, "--password", OFFICER_PASSWORD,
                 "--applicant", str(applicant), "--dashboards", "client-360", "--out", str(out))  # fmt: skip
+    answer = _api_score(stack, applicant)
     c360 = seen["dashboards"]["client-360"]
     assert c360["status"] == 200
     assert not c360["errors"], c360["errors"]
-    assert len(c360["charts"]) == 11
+    assert len(c360["charts"]) == CHARTS_PER_DASHBOARD["client-360"]
     shown = {c["title"]: c for c in c360["charts"]}
     assert shown["Probability of default (batch)"]["big_number"] == f"{probability:.4f}"
-    live = shown["Live score from the API"]["text"]
-    assert str(applicant) in live
-    # the scoring API is not started here: the live chart degrades, it does not fail
-    assert "API unavailable" in live or f"{probability:.4f}"[:5] in live
+    # the live score, fetched from the API by the Jinja macro when the chart rendered, is the API's answer
+    (live,) = shown["Live score from the API"]["table"]["rows"]
+    assert live["api_status"] == "ok", live
+    assert int(live["sk_id_curr"]) == applicant
+    assert float(live["live_probability"]) == answer["probability"], (live, answer["probability"])
+    assert live["live_decision"] == answer["decision"]
+    assert live["live_model_version"] == answer["model"]["version"]
+    assert abs(answer["probability"] - probability) < 1e-9  # the API scores known applicants as the batch did
+    live_reasons = shown["Top reasons (live, from the API)"]["table"]["rows"]
+    assert {r["text_en"] for r in live_reasons} == {r["text_en"] for r in answer["reasons"]}
     assert Path(c360["screenshot"]).stat().st_size > 50_000
 
     everything = _cli(
@@ -227,9 +295,30 @@ def test_browser_loan_officer_client_360_and_screenshots(stack):
         assert state["status"] == 200, slug
         assert not state["errors"], (slug, state["errors"])
         assert Path(state["screenshot"]).exists()
-    assert {slug: len(s["charts"]) for slug, s in everything["dashboards"].items()} == {
-        "portfolio": 10, "client-360": 11, "monitoring": 6,
-    }  # fmt: skip
+    assert {slug: len(s["charts"]) for slug, s in everything["dashboards"].items()} == CHARTS_PER_DASHBOARD
+
+    # Monitoring shows the API's recent decisions from its audit log: the live scores above,
+    # asked with Superset's own key, and an intact hash chain
+    monitoring = {c["title"]: c for c in everything["dashboards"]["monitoring"]["charts"]}
+    decisions = monitoring["The scoring API's recent decisions (audit log)"]["table"]["rows"]
+    superset_caller = "key:" + hashlib.sha256(API_KEY.encode()).hexdigest()[:12]
+    mine = [d for d in decisions if d["sk_id_curr"] == str(applicant) and d["caller"] == superset_caller]
+    assert mine, decisions[:3]
+    assert mine[0]["decision"] == answer["decision"]
+    assert mine[0]["probability"] == f"{answer['probability']:.4f}"
+    assert all(d["chain_ok"] == "true" for d in decisions), decisions
+    assert [int(d["seq"]) for d in decisions] == sorted((int(d["seq"]) for d in decisions), reverse=True)
+    # the drift cards come from the dbt drift marts
+    con = _warehouse(stack)
+    try:
+        score_psi, drifting = con.execute(
+            "select (select psi from marts.fct_score_drift where is_latest_run), "
+            "(select count(*) from marts.fct_feature_drift where psi_reading <> 'stable')"
+        ).fetchone()
+    finally:
+        con.close()
+    assert monitoring["Score PSI (latest scoring run)"]["big_number"] == f"{score_psi:.3f}"
+    assert monitoring["Features drifting (PSI >= 0.1)"]["big_number"] == f"{drifting:,}"
 
 
 def test_superset_keeps_answering_while_the_warehouse_is_republished(stack):
@@ -245,7 +334,7 @@ def test_superset_keeps_answering_while_the_warehouse_is_republished(stack):
     thread.start()
     try:
         for _ in range(3):
-            _run([str(REPO / ".venv" / "bin" / "python"), "-m", "warehouse", "publish"], env)
+            _run([str(PY), "-m", "warehouse", "publish"], env)
             time.sleep(2)
     finally:
         stop.set()

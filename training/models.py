@@ -110,6 +110,18 @@ def resample(X: np.ndarray, y: np.ndarray, treatment: str, seed: int) -> tuple[n
     raise ValueError(f"unknown imbalance treatment {treatment!r}; one of {TREATMENTS}")
 
 
+def small_data_params(params: dict, n_rows: int) -> dict:
+    """Cap the leaf size at 1% of the training rows (at least 10) so tiny data sets still grow trees.
+
+    Changes nothing from about 10,000 training rows up (the default leaf size is 100); below that,
+    a leaf of 100 rows leaves LightGBM nothing to split and the model is a constant.
+    """
+    cap = max(10, int(n_rows) // 100)
+    if params.get("min_child_samples", 20) > cap:
+        return {**params, "min_child_samples": cap}
+    return params
+
+
 def treatment_params(params: dict, treatment: str, y: np.ndarray) -> dict:
     if treatment == "class_weight":
         return {**params, "scale_pos_weight": float((y == 0).sum() / max((y == 1).sum(), 1))}
@@ -153,7 +165,8 @@ def lgb_cv(
     best, aucs, boosters = [], [], []
     # Without resampling, bin the rows once and let every fold use subsets (as lightgbm.cv does).
     shared = treatment in ("none", "class_weight") and not _NO_SHARED
-    base = {**params, "seed": seed}
+    n_train = int(len(y) * (1 - 1 / max(len(folds), 2)))
+    base = {**small_data_params(params, n_train), "seed": seed}
     if shared:
         full = lgb.Dataset(X, y, feature_name=feature_names or "auto", params=base, free_raw_data=False)
         full.construct()
@@ -194,7 +207,7 @@ def fit_booster(
     feature_names: list[str] | None = None,
 ) -> lgb.Booster:
     Xtr, ytr = resample(X, y, treatment, seed)
-    p = {**treatment_params(params, treatment, ytr), "seed": seed}
+    p = {**treatment_params(small_data_params(params, len(y)), treatment, ytr), "seed": seed}
     return lgb.train(p, lgb.Dataset(Xtr, ytr, feature_name=feature_names or "auto"), num_boost_round=n_rounds)
 
 

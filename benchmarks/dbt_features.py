@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.measure import generate_command
 from warehouse.config import REPO_ROOT, get_settings
 
 _CHILD = """
@@ -77,19 +78,7 @@ def main() -> None:
         if args.source is None:
             print(f"generating {args.applicants:,} applicants into {data} ...", flush=True)
             subprocess.run(
-                [
-                    py,
-                    "-m",
-                    "warehouse",
-                    "generate",
-                    "--applicants",
-                    str(args.applicants),
-                    "--seed",
-                    str(args.seed),
-                    "--out",
-                    str(data),
-                    "--no-progress",
-                ],
+                generate_command(args.applicants, data, args.seed),
                 env=env,
                 check=True,
             )

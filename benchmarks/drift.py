@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import measure, write_table
+from benchmarks.measure import generate_command, measure, write_table
 from warehouse.config import get_settings
 
 
@@ -79,17 +79,7 @@ def main() -> None:
             setup.append(
                 measure(
                     f"set-up: generate {args.applicants:,} applicants",
-                    [
-                        py,
-                        "-m",
-                        "warehouse",
-                        "generate",
-                        "--applicants",
-                        str(args.applicants),
-                        "--out",
-                        str(data),
-                        "--no-progress",
-                    ],
+                    generate_command(args.applicants, data),
                     env,
                 )
             )

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import measure, write_table
+from benchmarks.measure import generate_command, measure, write_table
 from warehouse.config import get_settings
 
 
@@ -31,17 +31,7 @@ def main() -> None:
     rows = [
         measure(
             f"generate {args.applicants:,} applicants (csv)",
-            [
-                py,
-                "-m",
-                "warehouse",
-                "generate",
-                "--applicants",
-                str(args.applicants),
-                "--out",
-                str(data),
-                "--no-progress",
-            ],
+            generate_command(args.applicants, data),
             env,
         )
     ]

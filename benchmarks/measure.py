@@ -56,3 +56,11 @@ def write_table(path: Path, title: str, rows: list[Measurement], notes: str = ""
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps([asdict(m) for m in rows], indent=2), encoding="utf-8")
     return path
+
+
+def generate_command(applicants: int, out: Path, seed: int = 42) -> list[str]:
+    """The synthetic generator's command line, as every benchmark runs it."""
+    return [
+        sys.executable, "-m", "warehouse", "generate",
+        "--applicants", str(applicants), "--seed", str(seed), "--out", str(out), "--no-progress",
+    ]  # fmt: skip

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from benchmarks.measure import Measurement, measure, write_table
+from benchmarks.measure import Measurement, generate_command, measure, write_table
 from warehouse.config import REPO_ROOT, get_settings
 
 
@@ -124,19 +124,7 @@ def main() -> None:
         rows.append(
             measure(
                 f"generate {args.applicants:,} applicants",
-                [
-                    py,
-                    "-m",
-                    "warehouse",
-                    "generate",
-                    "--applicants",
-                    str(args.applicants),
-                    "--seed",
-                    str(args.seed),
-                    "--out",
-                    str(data),
-                    "--no-progress",
-                ],
+                generate_command(args.applicants, data, args.seed),
                 env,
             )
         )

@@ -76,7 +76,7 @@ def global_importance(path: Path, model_version: str | None = None) -> pd.DataFr
 
 @dataclass(frozen=True)
 class DriftFrames:
-    reference: pd.DataFrame  # training applicants: the features, then `probability` when scored
+    reference: pd.DataFrame  # training applicants: the features, then the champion's `probability`
     current: pd.DataFrame  # new applications (no label), same columns
     n_reference_total: int
     n_current_total: int
@@ -84,7 +84,7 @@ class DriftFrames:
 
 
 def drift_frames(path: Path, features: list[str], max_rows: int, with_score: bool = True) -> DriftFrames:
-    """Features (and the latest run's probability) of the training applicants and the new ones.
+    """Features (and the latest run's champion probability) of the training applicants and the new ones.
 
     Each population is capped at `max_rows` applicants, taken by a fixed hash of sk_id_curr so the
     same warehouse always gives the same sample.
@@ -106,7 +106,12 @@ def drift_frames(path: Path, features: list[str], max_rows: int, with_score: boo
             run_id = row[0] if row else None
         if run_id is not None:
             score_join = "left join scoring.scores as scores on scores.sk_id_curr = features.sk_id_curr and scores.run_id = ?"
-            score_col = ", scores.probability"
+            # the champion's probability on both sides, as the dbt score drift marts compare
+            # (scores.probability is the out-of-fold one for the champion's cross-validation rows)
+            score_col = (
+                ", coalesce(scores.champion_probability, case when scores.probability_source = 'champion' "
+                "then scores.probability end) as probability"
+            )
         cols = ", ".join(f'cast(features."{f}" as double) as "{f}"' for f in features)
         out, totals = {}, {}
         for population, is_train in (("reference", True), ("current", False)):

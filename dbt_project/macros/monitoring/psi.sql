@@ -85,3 +85,16 @@
         * exclude (sk_id_curr)
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The champion's probability of a scores row, the one score the drift marts compare: the batch
+    scoring stores it for every applicant (champion_probability), while `probability` holds the
+    out-of-fold one for the champion's cross-validation rows. Rows written before the column
+    existed fall back to `probability` where it came from the champion; otherwise NULL.
+-#}
+{% macro drift_champion_probability(scores) -%}
+    coalesce(
+        {{ scores }}.champion_probability,
+        case when {{ scores }}.probability_source = 'champion' then {{ scores }}.probability end
+    )
+{%- endmacro %}

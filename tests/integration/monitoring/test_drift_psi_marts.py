@@ -96,15 +96,44 @@ def test_score_psi_per_scoring_run(scored):
         assert len(runs) == 1 and runs["is_latest_run"].all()
         run = runs.iloc[0]
         assert run["n_reference"] > 0 and run["n_current"] > 0
-        assert len(bins) == 10  # deciles of the training applicants' scores
+        # deciles of the training applicants' scores; an isotonic calibration gives few distinct
+        # probabilities on small data, so tied deciles may merge bins (empty bins are dropped)
+        assert 2 <= len(bins) <= 10 and bins["bin"].between(0, 9).all()
         assert abs(bins["share_reference"].sum() - 1) < 1e-9 and abs(bins["share_current"].sum() - 1) < 1e-9
-        assert bins["share_reference"].between(0.09, 0.11).all()
+        # bin b ends at the reference's (b + 1)-th decile: at least (b + 1) / 10 of it up to there
+        ordered = bins.sort_values("bin")
+        for b, below in zip(ordered["bin"], ordered["share_reference"].cumsum(), strict=True):
+            assert below >= (b + 1) / 10 - 1e-9, (b, below)
         assert abs(bins["psi_contribution"].sum() - run["psi"]) < 1e-9
-    # the same champion sees no score drift on undrifted new applications
-    assert scored[1] is not None
+    # both sides are the champion's probability (never the out-of-fold one of its cv rows)
+    for home in scored:
+        con = duckdb.connect(str(home.build), read_only=True)
+        try:
+            mart = con.execute(
+                "select n_reference, n_current, mean_probability_reference, mean_probability_current "
+                "from marts.fct_score_drift"
+            ).fetchone()
+            champion = con.execute(
+                """
+                select
+                    count(*) filter (where labels.is_train),
+                    count(*) filter (where not labels.is_train),
+                    avg(scores.champion_probability) filter (where labels.is_train),
+                    avg(scores.champion_probability) filter (where not labels.is_train),
+                    count(*) filter (where scores.probability_source = 'out_of_fold')
+                from scoring.scores as scores
+                join marts.feat_applicant_labels as labels using (sk_id_curr)
+                """
+            ).fetchone()
+        finally:
+            con.close()
+        assert champion[4] > 0  # the scores table does hold out-of-fold probabilities ...
+        assert mart[:2] == champion[:2]  # ... but every applicant is compared on the champion's
+        assert abs(mart[2] - champion[2]) < 1e-12 and abs(mart[3] - champion[3]) < 1e-12
+    # the same champion sees no score drift on new applications generated without drift
     con = duckdb.connect(str(scored[1].build), read_only=True)
     try:
         reading = con.execute("select psi_reading, psi from marts.fct_score_drift").fetchone()
     finally:
         con.close()
-    assert reading[0] == "stable", reading
+    assert reading[1] < 0.1 and reading[0] == "stable", reading

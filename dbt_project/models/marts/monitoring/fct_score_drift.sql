@@ -1,6 +1,10 @@
 -- One row per scoring run: the population stability index of the calibrated probability between
 -- the training applicants (reference) and the new applications (current) scored in that run, its
 -- reading (stable / watch / act), and both populations' mean probability and decision mix.
+-- Like fct_score_drift_bins, both sides use the champion's probability (champion_probability,
+-- stored for every applicant), never the out-of-fold one kept in scores.probability for the
+-- champion's cross-validation rows; the decision mix is the champion's decision for that
+-- probability (the run's review band: approve below review_low, refuse from review_high).
 
 with
 
@@ -40,27 +44,53 @@ psi_by_run as (
 
 ),
 
-populations as (
+champion_scores as (
 
     select
         scores.run_id,
-        count(*) filter (where labels.is_train) as n_reference,
-        count(*) filter (where not labels.is_train) as n_current,
-        avg(scores.probability) filter (where labels.is_train) as mean_probability_reference,
-        avg(scores.probability) filter (where not labels.is_train) as mean_probability_current,
-        avg(cast(scores.decision = 'approve' as double)) filter (where labels.is_train)
-            as approve_share_reference,
-        avg(cast(scores.decision = 'approve' as double)) filter (where not labels.is_train)
-            as approve_share_current,
-        avg(cast(scores.decision = 'refuse' as double)) filter (where labels.is_train)
-            as refuse_share_reference,
-        avg(cast(scores.decision = 'refuse' as double)) filter (where not labels.is_train)
-            as refuse_share_current
+        labels.is_train,
+        {{ drift_champion_probability('scores') }} as probability
 
     from scores
     inner join labels
         on scores.sk_id_curr = labels.sk_id_curr
-    group by scores.run_id
+    where {{ drift_champion_probability('scores') }} is not null
+
+),
+
+champion_decisions as (
+
+    select
+        champion_scores.run_id,
+        champion_scores.is_train,
+        champion_scores.probability,
+        case
+            when champion_scores.probability < scoring_runs.review_low then 'approve'
+            when champion_scores.probability >= scoring_runs.review_high then 'refuse'
+            else 'review'
+        end as decision
+
+    from champion_scores
+    inner join scoring_runs
+        on champion_scores.run_id = scoring_runs.run_id
+
+),
+
+populations as (
+
+    select
+        run_id,
+        count(*) filter (where is_train) as n_reference,
+        count(*) filter (where not is_train) as n_current,
+        avg(probability) filter (where is_train) as mean_probability_reference,
+        avg(probability) filter (where not is_train) as mean_probability_current,
+        avg(cast(decision = 'approve' as double)) filter (where is_train) as approve_share_reference,
+        avg(cast(decision = 'approve' as double)) filter (where not is_train) as approve_share_current,
+        avg(cast(decision = 'refuse' as double)) filter (where is_train) as refuse_share_reference,
+        avg(cast(decision = 'refuse' as double)) filter (where not is_train) as refuse_share_current
+
+    from champion_decisions
+    group by run_id
 
 ),
 

@@ -1,7 +1,11 @@
 -- One row per scoring run and score bin: how the new applications' calibrated probabilities
 -- (current: applicants without a label) spread over the deciles of the training applicants'
--- probabilities in the same run (reference; out-of-fold for the model's own training rows, as in
--- scoring.scores), with each bin's term of the population stability index.
+-- probabilities in the same run (reference), with each bin's term of the population stability index.
+-- Both sides are the champion's probability (scores.champion_probability): the batch scoring runs
+-- the champion on every applicant of the mart, training applicants included. scores.probability is
+-- not used: for the champion's cross-validation rows it holds their out-of-fold probability, another
+-- source whose spread differs from the champion's, so comparing it with the champion's scores of
+-- the new applications measured the change of source, not a drift of the population.
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
 
 with
@@ -22,12 +26,13 @@ scored as (
 
     select
         scores.run_id,
-        scores.probability,
+        {{ drift_champion_probability('scores') }} as probability,
         case when labels.is_train then 'reference' else 'current' end as population
 
     from scores
     inner join labels
         on scores.sk_id_curr = labels.sk_id_curr
+    where {{ drift_champion_probability('scores') }} is not null
 
 ),
 

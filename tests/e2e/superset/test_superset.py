@@ -199,7 +199,7 @@ def _scored_ids(stack) -> set[int]:
 
 
 def test_every_chart_returns_rows(stack):
-    _, applicant, _, _ = _officer_and_applicant(stack)
+    _, applicant, probability, _ = _officer_and_applicant(stack)
     result = _cli(stack["env"], "check", "--applicant", str(applicant))
     charts = result["charts"]
     assert len(charts) == N_CHARTS, [c["name"] for c in charts]
@@ -209,6 +209,10 @@ def test_every_chart_returns_rows(stack):
     by_name = {c["name"]: c for c in charts}
     live = by_name["Live score from the API"]["applicant_data"]
     assert live[0]["api_status"] == "ok", live  # the macro reached the API with its key
+    # the batch probability is the picked applicant's, and empty ("No data") until one is picked
+    batch = by_name["Probability of default (batch)"]
+    assert batch["data"] == [{"probability": None}], batch["data"]
+    assert batch["applicant_data"] == [{"probability": pytest.approx(probability)}], batch["applicant_data"]
     (stack["reports"] / "superset").mkdir(parents=True, exist_ok=True)
     (stack["reports"] / "superset" / "provisioning.json").write_text(
         json.dumps(

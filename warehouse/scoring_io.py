@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -68,7 +69,13 @@ def write_run(
     risk_grades: pd.DataFrame,
     retention_runs: int,
 ) -> dict[str, int]:
-    """Insert one scoring run (scores, shap_values, reasons from Parquet files) in one transaction."""
+    """Insert one scoring run (scores, shap_values, reasons from Parquet files) in one transaction.
+
+    The scoring_runs row gets the rows actually inserted (n_shap_rows, n_reasons) and
+    seconds_write: from opening the warehouse to the end of the transaction's work (inserts,
+    replaced importance and grades, pruned explanations), commit and checkpoint not included.
+    """
+    started = time.perf_counter()
     con = connect_writer(warehouse)
     try:
         ensure_schema(con)
@@ -78,6 +85,7 @@ def write_run(
             counts[table] = _insert_parquet(con, table, files.get(table, []))
             if os.environ.get(CRASH_ENV) == table:
                 os._exit(3)  # simulate a killed process in the middle of the write
+        run = {**run, "n_shap_rows": counts["shap_values"], "n_reasons": counts["reasons"]}
         con.register("run_row", pd.DataFrame([run]))
         cols = ", ".join(f'"{c}"' for c in run)
         _run(con, f"insert into scoring.scoring_runs ({cols}) select {cols} from run_row")
@@ -104,6 +112,11 @@ def write_run(
         """
         for table in ("shap_values", "reasons"):
             _run(con, f"delete from scoring.{table} where run_id not in ({keep})")
+        _run(
+            con,
+            "update scoring.scoring_runs set seconds_write = ? where run_id = ?",
+            [time.perf_counter() - started, run["run_id"]],
+        )
         if os.environ.get(CRASH_ENV) == "commit":
             os._exit(3)
         _run(con, "commit")

@@ -214,6 +214,29 @@ def test_every_applicant_scored_once_and_shap_adds_up(home):
     assert gap.loc[0, "min_rows"] == 20 + 2  # top 20 + bias + others
 
 
+def test_scoring_run_row_counts_and_timings(home):
+    wh = home / "warehouse" / "build.duckdb"
+    # the fixture's run (later tests add runs of their own)
+    run = _query(wh, "select * from scoring.scoring_runs order by started_at limit 1").iloc[0]
+    run_id = run["run_id"]
+    written = _query(
+        wh,
+        f"""
+        select
+            (select count(*) from scoring.scores where run_id = '{run_id}') as n_scores,
+            (select count(*) from scoring.shap_values where run_id = '{run_id}') as n_shap_rows,
+            (select count(*) from scoring.reasons where run_id = '{run_id}') as n_reasons
+        """,
+    ).iloc[0]
+    assert run["n_scored"] == run["n_applicants"] == written["n_scores"] > 0
+    # the rows the run wrote, not estimates
+    assert run["n_shap_rows"] == written["n_shap_rows"] > 0
+    assert run["n_reasons"] == written["n_reasons"] > 0
+    for col in ("seconds_features", "seconds_scoring", "seconds_write"):
+        assert run[col] > 0, (col, run[col])
+    assert run["chunk_rows"] == int(FAST["CREDIT_TRAIN_SCORE_CHUNK_ROWS"])
+
+
 def test_reasons_for_every_refused_or_reviewed_applicant(home):
     wh = home / "warehouse" / "build.duckdb"
     missing = _query(

@@ -35,7 +35,10 @@ BASE_PARAMS = {
     "max_bin": 63,
     "verbosity": -1,
     "num_threads": 0,  # set from CREDIT_TRAIN_THREADS
-    "force_row_wise": True,
+    # Column-wise histograms: with feature_fraction 0.1 a tree only builds the histograms of its
+    # ~150 sampled features, where row-wise walks all 1,500 per row. Measured on 20k x 1,515
+    # mart rows, 200 rounds, 1 thread: 2.9 s col-wise vs 8.3 s row-wise.
+    "force_col_wise": True,
 }
 
 SEARCH_SPACE = {
@@ -232,9 +235,7 @@ def make_estimator(kind: str, params: dict | None = None, n_estimators: int = 30
     from imblearn.pipeline import Pipeline
     from imblearn.under_sampling import RandomUnderSampler
 
-    p = {
-        k: v for k, v in (params or BASE_PARAMS).items() if k not in ("metric", "verbosity", "force_row_wise")
-    }
+    p = {k: v for k, v in (params or BASE_PARAMS).items() if k not in ("metric", "verbosity")}
     lgbm = lgb.LGBMClassifier(n_estimators=n_estimators, random_state=seed, verbose=-1, **p)
     if kind in ("lgbm", "none"):
         return lgbm

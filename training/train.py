@@ -113,7 +113,10 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
 
     settings = get_settings()
     started = time.perf_counter()
-    say = (lambda msg: print(msg, flush=True)) if progress else log.info
+
+    def say(msg: str) -> None:  # progress lines carry the elapsed time: where a long run spends it
+        line = f"[{time.perf_counter() - started:7.1f} s] {msg}"
+        print(line, flush=True) if progress else log.info(line)
 
     # Data -----------------------------------------------------------------------------------------
     mart_features = marts.mart_feature_names(settings.warehouse_path)
@@ -515,19 +518,23 @@ def run_studies(cfg: TrainSettings, X_dev, y_dev, X_hold, y_hold, features, work
 
     # Imbalance study: imbalanced-learn pipelines fitted inside each fold -------------------------
     study: dict[str, tuple[float, float]] = {}
+    imb = models.stratified_subsample(ys, cfg.imbalance_max_rows, cfg.seed)
+    Xi, yi = Xs[imb], ys[imb]
+    imb_folds = models.stratified_folds(yi, cfg.study_folds, cfg.seed)
+    say(f"  imbalance study on {len(yi):,} rows")
     for treatment in models.TREATMENTS:
         r = models.sklearn_cv(
             lambda t=treatment: models.make_estimator(t, best_params, best_rounds, cfg.seed),
-            Xs,
-            ys,
-            folds,
+            Xi,
+            yi,
+            imb_folds,
             X_hold,
         )
         m = log_candidate(
             f"imbalance_{treatment}",
             "imbalance",
-            {"treatment": treatment, "n_estimators": best_rounds},
-            ys,
+            {"treatment": treatment, "n_estimators": best_rounds, "n_rows": len(yi)},
+            yi,
             r.oof,
             r.holdout,
             {"seconds": r.seconds},

@@ -44,10 +44,11 @@ class Job:
 class RealtimeFeatures:
     """Computes mart rows for posted applications with the shipped dbt SQL, in micro-batches.
 
-    DuckDB plans the ~1,500-column feature SQL on every run (a fixed cost of a few hundred ms of
-    CPU, whatever the number of rows), so worker threads take every queued application whose keys
-    do not collide with the batch's (SK_ID_CURR, SK_ID_BUREAU, SK_ID_PREV) and compute them in one
-    run, as the warehouse computes all applicants together.
+    A run of the (prepared) ~1,500-column feature SQL has a fixed cost of about 90 ms of CPU,
+    whatever the number of rows (DuckDB's 2,048-row vectors for every column of every operator):
+    1 application 90 ms, 8 together 100 ms, 32 together 120 ms. So worker threads take every
+    queued application whose keys do not collide with the batch's (SK_ID_CURR, SK_ID_BUREAU,
+    SK_ID_PREV) and compute them in one run, as the warehouse computes all applicants together.
     """
 
     def __init__(self, engine: feature_sql.FeatureEngine, workers: int = 2, max_batch: int = 256) -> None:

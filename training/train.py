@@ -172,8 +172,9 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             )
 
         # Champion: K-fold on every development row -> OOF log-odds -> calibrator -> threshold ----
-        say(f"champion: {cfg.n_folds}-fold LightGBM on {len(y_dev):,} rows (treatment {treatment})")
-        folds = models.stratified_folds(y_dev, cfg.n_folds, cfg.seed)
+        n_folds = cfg.champion_folds(len(y_dev))
+        say(f"champion: {n_folds}-fold LightGBM on {len(y_dev):,} rows (treatment {treatment})")
+        folds = models.stratified_folds(y_dev, n_folds, cfg.seed)
         cv = models.lgb_cv(
             X_dev,
             y_dev,
@@ -189,11 +190,11 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         fold_of = np.empty(len(y_dev), dtype=np.int16)
         for k, (_, va) in enumerate(folds):
             fold_of[va] = k
-        n_rounds = max(1, int(round(cv.n_rounds * (1 + 1 / cfg.n_folds))))
+        n_rounds = max(1, int(round(cv.n_rounds * (1 + 1 / n_folds))))
         t0 = time.perf_counter()
         booster = models.fit_booster(X_dev, y_dev, params, n_rounds, treatment, cfg.seed, features)
         fit_seconds = time.perf_counter() - t0
-        calibrator, oof_p, briers = choose_calibration(cv.oof_raw, y_dev, cfg.n_folds, cfg.seed)
+        calibrator, oof_p, briers = choose_calibration(cv.oof_raw, y_dev, n_folds, cfg.seed)
         choice = choose_threshold(
             y_dev, oof_p, cfg.cost_fn, cfg.cost_fp, cfg.bootstrap, cfg.seed, cfg.review_min_relative_width
         )
@@ -207,6 +208,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             "cv_fold_auc_mean": float(np.mean(cv.fold_auc)),
             "cv_fold_auc_std": float(np.std(cv.fold_auc)),
             "n_rounds": n_rounds,
+            "champion_n_folds": n_folds,
             "brier_isotonic_cv": briers["isotonic"],
             "brier_sigmoid_cv": briers["sigmoid"],
             "threshold": choice.threshold,
@@ -607,7 +609,7 @@ def model_card(
         f"Trained {meta['trained_at']} on {platform.node()}; data digest `{meta['data_digest']}`.",
         "",
         "## Data",
-        f"- {n_dev:,} development applicants (5-fold CV) and {n_hold:,} held-out applicants (stratified "
+        f"- {n_dev:,} development applicants ({cfg.champion_folds(n_dev)}-fold CV) and {n_hold:,} held-out applicants (stratified "
         f"{cfg.holdout_fraction:.0%}), features from the dbt mart `feat_applicant_features` ({len(meta['features'])} inputs).",
         f"- Not inputs: {', '.join(meta['excluded_features']) or 'none'} (CODE_GENDER-derived; `CREDIT_TRAIN_USE_GENDER`).",
         "",

@@ -271,7 +271,7 @@ def build_deck(c: ReportContext, out_dir: Path) -> DeckOutcome:
         "Le modèle : LightGBM calibré",
         c.plots.get("calibration"),
         [
-            f"Échantillon de test stratifié ({int_fr(c.params.get('n_holdout', 0))}) ; VC à {c.params.get('cfg_n_folds', '5')} plis.",
+            f"Échantillon de test stratifié ({int_fr(c.params.get('n_holdout', 0))}) ; VC à {int_fr(m('champion_n_folds', 0)) if m('champion_n_folds', 0) else c.params.get('cfg_n_folds', '5')} plis.",
             f"Un booster LightGBM ({int_fr(m('n_rounds'))} itérations), traitement du déséquilibre : "
             f"{TREATMENT_FR.get(c.version_tags.get('treatment', 'none'), '?')}.",
             f"Calibrage {c.version_tags.get('calibration', '?')} sur les scores hors pli (Brier {num(m('oof_brier'), 4)}).",

@@ -26,7 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     rea.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/realism.md")
 
     fit = sub.add_parser("fit-synth", help="(maintainers) learn the generator's statistics")
-    fit.add_argument("--real", type=Path, required=True)
+    fit.add_argument("--real", type=Path, default=None, help="the real sample (optional with --risk-only)")
+    fit.add_argument(
+        "--risk-only",
+        action="store_true",
+        help="only the default process: the application risk direction (with --real) and the "
+        "constants calibrated on generated data; marginals and correlations stay as they are",
+    )
 
     bsc = sub.add_parser("build-schema", help="(maintainers) derive kaggle_schema.yaml")
     bsc.add_argument("--real", type=Path, required=True)
@@ -72,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "fit-synth":
             from warehouse.synth.fit import fit
 
-            print(f"wrote {fit(args.real)}")
+            if args.real is None and not args.risk_only:
+                raise UserError("fit-synth needs --real DIR (or --risk-only)")
+            print(f"wrote {fit(args.real, risk_only=args.risk_only)}")
         elif args.command == "build-schema":
             from warehouse.schema_build import write
 
@@ -88,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             report = validate(settings.warehouse_path, settings.reports_dir, sample_rows=args.sample_rows)
             print(report.summary())
             if not report.success:
-                raise UserError("data validation failed (see above and the data docs); the pipeline stops here")
+                raise UserError(
+                    "data validation failed (see above and the data docs); the pipeline stops here"
+                )
         elif args.command == "publish":
             from warehouse.publish import publish
 

@@ -35,8 +35,21 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        assert main(["generate", "--applicants", "2500", "--seed", str(seed), "--out", str(tmp_path / name),
-                     "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "--applicants",
+                    "2500",
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(tmp_path / name),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
     a, b, c = (_digests(tmp_path / n) for n in "abc")
     assert a == b
     assert set(a) == {f"{s}.csv" for s in TABLE_FILES} | {"_oracle.csv"}
@@ -77,7 +90,9 @@ def test_kaggle_quirks(tables: dict[str, pd.DataFrame]) -> None:
     assert 0.45 < app["EXT_SOURCE_1"].isna().mean() < 0.65
     prev = tables["previous_application"]
     assert {"XNA", "XAP"} <= set(prev["CODE_REJECT_REASON"]) | set(prev["NAME_CASH_LOAN_PURPOSE"])
-    assert (prev.loc[prev["NAME_CONTRACT_STATUS"] != "Refused", "CODE_REJECT_REASON"].isin(["XAP", "CLIENT"])).all()
+    assert (
+        prev.loc[prev["NAME_CONTRACT_STATUS"] != "Refused", "CODE_REJECT_REASON"].isin(["XAP", "CLIENT"])
+    ).all()
     assert (prev["DAYS_FIRST_DRAWING"] == 365243).any()
     assert set(tables["bureau_balance"]["STATUS"].astype(str)) == {"C", "X", "0", "1", "2", "3", "4", "5"}
     bureau = tables["bureau"]
@@ -91,7 +106,9 @@ def test_history_tables_are_consistent(tables: dict[str, pd.DataFrame]) -> None:
     assert bb["SK_ID_BUREAU"].isin(bureau["SK_ID_BUREAU"]).all()
     assert (bb["MONTHS_BALANCE"] <= 0).all()
     assert not bb.duplicated(["SK_ID_BUREAU", "MONTHS_BALANCE"]).any()
-    approved = prev.loc[prev["NAME_CONTRACT_STATUS"] == "Approved", ["SK_ID_PREV", "SK_ID_CURR", "NAME_CONTRACT_TYPE"]]
+    approved = prev.loc[
+        prev["NAME_CONTRACT_STATUS"] == "Approved", ["SK_ID_PREV", "SK_ID_CURR", "NAME_CONTRACT_TYPE"]
+    ]
     for stem, types in (
         ("POS_CASH_balance", {"Cash loans", "Consumer loans"}),
         ("installments_payments", {"Cash loans", "Consumer loans", "Revolving loans"}),
@@ -122,17 +139,82 @@ def test_signal_and_split(synth_dir: Path, tables: dict[str, pd.DataFrame]) -> N
 
     train, test = tables["application_train"], tables["application_test"]
     oracle = pd.read_csv(synth_dir / "_oracle.csv")
-    assert len(oracle) == N and set(oracle["SK_ID_CURR"]) == set(train["SK_ID_CURR"]) | set(test["SK_ID_CURR"])
+    assert len(oracle) == N and set(oracle["SK_ID_CURR"]) == set(train["SK_ID_CURR"]) | set(
+        test["SK_ID_CURR"]
+    )
     assert 0.84 < len(train) / N < 0.88
     assert 0.07 < train["TARGET"].mean() < 0.093
     merged = train.merge(oracle, on="SK_ID_CURR")
     assert 0.80 <= roc_auc_score(merged["TARGET"], merged["PD"]) <= 0.86
 
 
+def test_oracle_is_a_function_of_the_written_rows(synth_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """The true PD is recomputed from the files alone (application fields and history rows, here
+    aggregated with pandas as the feature mart does): a model can reach the oracle in principle."""
+    from scipy.special import expit
+
+    from warehouse.synth import copula
+    from warehouse.synth.generate import BEHAVIOUR_SIGNALS, behaviour_score, load_stats
+
+    stats = load_stats()
+    app_spec, rc = stats["application"], stats["risk"]
+    app = pd.concat([tables["application_train"], tables["application_test"]]).set_index("SK_ID_CURR")
+    app = app.sort_index()
+    encoded = {c["name"]: copula.encode_column(app[c["name"]], c) for c in app_spec["columns"]}
+    risk = app_spec["risk"]
+    feats = np.clip(
+        np.nan_to_num(copula.score_matrix(app_spec["columns"], encoded)), -risk["cap"], risk["cap"]
+    )
+    u_app = (feats @ np.asarray(risk["coef"]) - risk["mean"]) / risk["sd"]
+
+    def per_applicant(frame: pd.DataFrame, key: str, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+        grouped = values.groupby(frame[key])
+        return grouped.mean().reindex(app.index), grouped.count().reindex(app.index, fill_value=0)
+
+    t = tables
+    inst, pos, cc, prev = (
+        t["installments_payments"],
+        t["POS_CASH_balance"],
+        t["credit_card_balance"],
+        t["previous_application"],
+    )
+    bureau = t["bureau"]
+    bb = t["bureau_balance"]
+    credit_share = bb["STATUS"].astype(str).isin(list("12345")).groupby(bb["SK_ID_BUREAU"]).mean()
+    signals = {
+        "inst_late_payment_share": per_applicant(
+            inst, "SK_ID_CURR", inst["DAYS_ENTRY_PAYMENT"] > inst["DAYS_INSTALMENT"]
+        ),
+        "pos_is_late_share": per_applicant(pos, "SK_ID_CURR", pos["SK_DPD"] > 0),
+        "bureau_bb_dpd_month_share_mean": per_applicant(
+            bureau, "SK_ID_CURR", bureau["SK_ID_BUREAU"].map(credit_share)
+        ),
+        "bureau_is_overdue_share": per_applicant(bureau, "SK_ID_CURR", bureau["CREDIT_DAY_OVERDUE"] > 0),
+        "bureau_amt_credit_max_overdue_mean": per_applicant(
+            bureau, "SK_ID_CURR", bureau["AMT_CREDIT_MAX_OVERDUE"]
+        ),
+        "prev_is_refused_share": per_applicant(prev, "SK_ID_CURR", prev["NAME_CONTRACT_STATUS"] == "Refused"),
+        "cc_is_late_share": per_applicant(cc, "SK_ID_CURR", cc["SK_DPD"] > 0),
+        "cc_utilisation_mean": per_applicant(
+            cc, "SK_ID_CURR", cc["AMT_BALANCE"] / cc["AMT_CREDIT_LIMIT_ACTUAL"].replace(0, np.nan)
+        ),
+    }
+    assert list(signals) == [name for name, _, _ in BEHAVIOUR_SIGNALS]
+    mean = np.column_stack([signals[name][0].to_numpy(dtype=float) for name in signals])
+    rows = np.column_stack([signals[name][1].to_numpy(dtype=float) for name in signals])
+    score = behaviour_score(mean, rows, rc["behaviour"])
+    pd_files = expit(rc["c0"] + rc["a"] * u_app + rc["b"] * score)
+    oracle = pd.read_csv(synth_dir / "_oracle.csv").set_index("SK_ID_CURR")["PD"].reindex(app.index)
+    np.testing.assert_allclose(pd_files, oracle.to_numpy(), atol=2e-6)
+    assert score.std() > 0.5 and (score == 0).mean() < 0.05  # the history does move the PD
+
+
 def _history_features(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Simple per-applicant aggregates (a check of the generator, not the feature store)."""
     bb = t["bureau_balance"].assign(late=lambda d: d["STATUS"].astype(str).isin(list("12345")))
-    bureau = t["bureau"].assign(bb_late=lambda d: d["SK_ID_BUREAU"].map(bb.groupby("SK_ID_BUREAU")["late"].mean()))
+    bureau = t["bureau"].assign(
+        bb_late=lambda d: d["SK_ID_BUREAU"].map(bb.groupby("SK_ID_BUREAU")["late"].mean())
+    )
     inst = t["installments_payments"].assign(
         late=lambda d: d["DAYS_ENTRY_PAYMENT"] > d["DAYS_INSTALMENT"],
         short=lambda d: d["AMT_PAYMENT"] < d["AMT_INSTALMENT"] - 1e-6,
@@ -144,8 +226,10 @@ def _history_features(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         bureau.groupby("SK_ID_CURR").agg(
             bureau_max_overdue=("AMT_CREDIT_MAX_OVERDUE", "mean"), bureau_bb_late=("bb_late", "mean")
         ),
-        t["previous_application"].assign(refused=lambda d: d["NAME_CONTRACT_STATUS"] == "Refused")
-        .groupby("SK_ID_CURR").agg(prev_refused=("refused", "mean")),
+        t["previous_application"]
+        .assign(refused=lambda d: d["NAME_CONTRACT_STATUS"] == "Refused")
+        .groupby("SK_ID_CURR")
+        .agg(prev_refused=("refused", "mean")),
         t["POS_CASH_balance"].groupby("SK_ID_CURR").agg(pos_dpd=("SK_DPD", "mean")),
         inst.groupby("SK_ID_CURR").agg(inst_late=("late", "mean"), inst_short=("short", "mean")),
         cards.groupby("SK_ID_CURR").agg(card_util=("util", "mean"), card_dpd=("SK_DPD", "mean")),
@@ -167,8 +251,15 @@ def test_history_adds_signal_beyond_application(tables: dict[str, pd.DataFrame])
 
     def auc(features: pd.DataFrame) -> float:
         model = lightgbm.LGBMClassifier(
-            n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=50,
-            subsample=0.8, subsample_freq=1, colsample_bytree=0.5, verbose=-1, n_jobs=2,
+            n_estimators=300,
+            learning_rate=0.03,
+            num_leaves=15,
+            min_child_samples=50,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.5,
+            verbose=-1,
+            n_jobs=2,
         )
         model.fit(features.loc[fit_idx], y.loc[fit_idx])
         return roc_auc_score(y.loc[val_idx], model.predict_proba(features.loc[val_idx])[:, 1])

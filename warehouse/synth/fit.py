@@ -2,10 +2,15 @@
 
 ``python -m warehouse fit-synth --real DIR`` reads the real Kaggle sample and writes
 ``warehouse/synth/stats.json``: per-column quantiles / category shares / missing rates, latent
-correlation matrices, per-applicant row-count distributions, the application risk direction and
-the risk calibration. No row of the sample is stored. History tables are fitted only over the
-applicants that ``coverage.csv`` marks as complete for them.
-"""
+correlation matrices, per-applicant row-count distributions and the application risk direction.
+No row of the sample is stored. History tables are fitted only over the applicants that
+``coverage.csv`` marks as complete for them.
+
+The default process ("risk": the behaviour score's centres, spreads and weights, and the
+constants a, b, c0) is then calibrated on data generated from those statistics, not on real rows
+(see ``risk_constants``). ``fit-synth --risk-only`` redoes only that step, leaving the fitted
+marginals and correlations untouched; with ``--real DIR`` it also refits the application risk
+direction."""
 
 from __future__ import annotations
 
@@ -29,10 +34,16 @@ log = logging.getLogger(__name__)
 STATS_PATH = Path(__file__).with_name("stats.json")
 SENTINEL = 365243.0
 
-# The synthetic default process (see generate.py): p = expit(c0 + a * u_app + b * u_hist).
+# The synthetic default process (see generate.py): p = expit(c0 + a * u_app + b * s), s the
+# behaviour score computed from the generated history rows.
 DEFAULT_RATE = 0.0807
 ORACLE_AUC = 0.83  # AUC of the true p against TARGET
 APP_ORACLE_AUC = 0.775  # AUC of E[p | application] (what application columns can reach)
+CALIBRATION_APPLICANTS = 60_000  # generated to calibrate the behaviour score and the constants
+CALIBRATION_SEED = 7
+# The application risk direction (fit_risk_direction): L1 strength and cap of the normal scores.
+RISK_L1_C = 0.03
+RISK_SCORE_CAP = 2.0
 
 # Conditional marginals: child column -> parent column, per table.
 APP_CONDITIONS: dict[str, str | list[str]] = {
@@ -55,7 +66,9 @@ APP_CONDITIONS: dict[str, str | list[str]] = {
 }
 # near-duplicate columns that follow a parent row by row: child -> (parent, 'diff' | 'ratio')
 APP_DERIVED = {
-    f"{b}_{s}": (f"{b}_AVG", "diff") for b in ("YEARS_BEGINEXPLUATATION", "YEARS_BUILD") for s in ("MODE", "MEDI")
+    f"{b}_{s}": (f"{b}_AVG", "diff")
+    for b in ("YEARS_BEGINEXPLUATATION", "YEARS_BUILD")
+    for s in ("MODE", "MEDI")
 }
 APP_DERIVED["AMT_GOODS_PRICE"] = ("AMT_CREDIT", "ratio")
 BUREAU_CONDITIONS = {
@@ -118,18 +131,62 @@ def _fit_columns(
     return specs
 
 
-def _risk_constants() -> dict[str, float]:
-    """a, b, c0 so that AUC(p) ~ ORACLE_AUC, AUC(E[p|u_app]) ~ APP_ORACLE_AUC, mean p ~ DEFAULT_RATE."""
-    rng = np.random.default_rng(7)
-    n = 300_000
-    u_app, u_hist, noise = rng.standard_normal((3, n))
-    uni = rng.random(n)
+def _weighted_auc(score: np.ndarray, p: np.ndarray) -> float:
+    """Expected AUC of ``score`` when each row defaults with probability ``p`` (no draw noise)."""
+    both = np.concatenate([score, score])
+    labels = np.r_[np.ones(score.size), np.zeros(score.size)]
+    return float(roc_auc_score(labels, both, sample_weight=np.concatenate([p, 1 - p])))
+
+
+def risk_constants() -> dict[str, Any]:
+    """The default process of the generator, calibrated on its own output (no real rows needed).
+
+    Generates ``CALIBRATION_APPLICANTS`` applicants (their history included) with the current
+    statistics, then: each behaviour signal's centre (the population value) and spread; the
+    weights that make the behaviour score the best non-negative linear predictor of u_hist from
+    the signals (what the history shows of the behavioural risk), scaled to unit variance; and
+    a, b, c0 so that mean p ~ DEFAULT_RATE, AUC(p) ~ ORACLE_AUC and AUC(u_app) ~ APP_ORACLE_AUC
+    (expected AUCs, weighting each applicant by p and 1 - p, so there is no draw noise).
+    """
+    from scipy.optimize import nnls
+
+    from warehouse.synth import generate as gen  # the generator imports this module's constants
+
+    chunks = -(-CALIBRATION_APPLICANTS // gen.CHUNK)
+    parts = [gen._chunk_rows(i, gen.CHUNK, CALIBRATION_SEED, "none")[1] for i in range(chunks)]
+    u_app = np.concatenate([q["u_app"] for q in parts])
+    u_hist = np.concatenate([q["u_hist"] for q in parts])
+    mean = np.vstack([q["signal_mean"] for q in parts])
+    rows = np.vstack([q["signal_rows"] for q in parts])
+    is_log = np.asarray([t == "log1p" for _, _, t in gen.BEHAVIOUR_SIGNALS])
+    value = np.where(is_log, np.log1p(np.maximum(np.nan_to_num(mean), 0)), np.nan_to_num(mean))
+    center = (rows * value).sum(axis=0) / np.maximum(rows.sum(axis=0), 1)
+    pseudo = np.asarray([m for _, m, _ in gen.BEHAVIOUR_SIGNALS])
+    spread = ((rows * value + pseudo * center) / (rows + pseudo)).std(axis=0)
+    behaviour = {
+        "signals": [name for name, _, _ in gen.BEHAVIOUR_SIGNALS],
+        "center": [float(v) for v in copula._round_sig(center)],
+        "sd": [float(v) for v in copula._round_sig(spread)],
+        "weight": [1.0] * len(gen.BEHAVIOUR_SIGNALS),
+    }
+    evidence = gen.behaviour_evidence(mean, rows, behaviour)
+    evidence_c = evidence - evidence.mean(axis=0)
+    weight, _ = nnls(evidence_c, u_hist - u_hist.mean())
+    weight /= (evidence @ weight).std()
+    behaviour["weight"] = [round(float(w), 4) for w in weight]
+    score = gen.behaviour_score(mean, rows, behaviour)
+    r2 = np.corrcoef(score, u_hist)[0, 1] ** 2
+    log.info(
+        "behaviour score: R2 with u_hist %.3f, weights %s",
+        r2,
+        dict(zip(behaviour["signals"], behaviour["weight"], strict=True)),
+    )
 
     def solve_c0(a: float, b: float) -> float:
         lo, hi = -8.0, 2.0
         for _ in range(40):
             mid = (lo + hi) / 2
-            if expit(mid + a * u_app + b * u_hist).mean() > DEFAULT_RATE:
+            if expit(mid + a * u_app + b * score).mean() > DEFAULT_RATE:
                 hi = mid
             else:
                 lo = mid
@@ -137,19 +194,20 @@ def _risk_constants() -> dict[str, float]:
 
     def aucs(a: float, b: float) -> tuple[float, float, float]:
         c0 = solve_c0(a, b)
-        p = expit(c0 + a * u_app + b * u_hist)
-        y = uni < p
-        # E[p | u_app] is monotone in u_app, so AUC(u_app) is the application ceiling.
-        return roc_auc_score(y, p), roc_auc_score(y, u_app), c0
+        p = expit(c0 + a * u_app + b * score)
+        # u_app and the history are independent: E[p | application] is monotone in u_app
+        return _weighted_auc(p, p), _weighted_auc(u_app, p), c0
 
-    a, b = 1.0, 0.6
+    a, b = 1.0, 0.8
     for _ in range(30):
         auc, auc_app, _ = aucs(a, b)
         a *= np.exp(2.0 * (APP_ORACLE_AUC - auc_app))
         b *= np.exp(4.0 * (ORACLE_AUC - auc))
     auc, auc_app, c0 = aucs(a, b)
-    log.info("risk constants: a=%.3f b=%.3f c0=%.3f (oracle AUC %.3f, app %.3f)", a, b, c0, auc, auc_app)
-    return {"a": round(a, 4), "b": round(b, 4), "c0": round(c0, 4)}
+    log.info(
+        "risk constants: a=%.3f b=%.3f c0=%.3f (oracle AUC %.3f, application %.3f)", a, b, c0, auc, auc_app
+    )
+    return {"a": round(a, 4), "b": round(b, 4), "c0": round(c0, 4), "behaviour": behaviour}
 
 
 def fit_application(real: Path) -> dict[str, Any]:
@@ -163,18 +221,31 @@ def fit_application(real: Path) -> dict[str, Any]:
         train, names, target, types, APP_CONDITIONS, fills={"DAYS_EMPLOYED": SENTINEL}, derived=APP_DERIVED
     )
     table = copula.fit_table(train, specs, iterations=8, n_sim=60_000, log=log.info)
-    # the application risk: best linear predictor of TARGET from the observed scores
+    table["risk"] = fit_risk_direction(train, specs)
+    return table
+
+
+def fit_risk_direction(train: pd.DataFrame, specs: list[copula.ColumnSpec]) -> dict[str, Any]:
+    """The application risk direction: a sparse linear predictor of TARGET from the fields' normal
+    scores (capped at +-RISK_SCORE_CAP), L1-penalised so that only the latents with a clear signal
+    in the real sample carry it (about 45 of 185)."""
+    target = train["TARGET"].to_numpy(dtype=float)
     encoded = {s["name"]: copula.encode_column(train[s["name"]], s) for s in specs}
-    feats = np.nan_to_num(copula.score_matrix(specs, encoded))
-    model = LogisticRegression(C=0.05, max_iter=2000).fit(feats, target)
+    feats = np.clip(np.nan_to_num(copula.score_matrix(specs, encoded)), -RISK_SCORE_CAP, RISK_SCORE_CAP)
+    model = LogisticRegression(C=RISK_L1_C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=0)
+    model.fit(feats, target)
     lin = feats @ model.coef_[0]
-    log.info("application risk: in-sample AUC %.3f", roc_auc_score(target, lin))
-    table["risk"] = {
+    log.info(
+        "application risk: %d latents, in-sample AUC %.3f",
+        int(np.count_nonzero(model.coef_[0])),
+        roc_auc_score(target, lin),
+    )
+    return {
         "coef": [round(float(v), 5) for v in model.coef_[0]],
         "mean": float(lin.mean()),
         "sd": float(lin.std()),
+        "cap": RISK_SCORE_CAP,
     }
-    return table
 
 
 def fit_history(real: Path) -> dict[str, Any]:
@@ -195,7 +266,9 @@ def fit_history(real: Path) -> dict[str, Any]:
     btab = load_schema().table("bureau")
     names = [c for c in btab.column_names if c not in ("SK_ID_CURR", "SK_ID_BUREAU")]
     log.info("bureau: %d rows", len(bureau))
-    specs = _fit_columns(bureau, names, tgt(bureau), {c.name: c.type for c in btab.columns}, BUREAU_CONDITIONS)
+    specs = _fit_columns(
+        bureau, names, tgt(bureau), {c.name: c.type for c in btab.columns}, BUREAU_CONDITIONS
+    )
     out["bureau"] = copula.fit_table(bureau, specs, iterations=3, n_sim=30_000, log=log.info)
     out["bureau"]["counts"] = _pmf(counts, 60)
 
@@ -257,29 +330,55 @@ def fit_history(real: Path) -> dict[str, Any]:
     months = cc.groupby("SK_ID_PREV").size().to_numpy()
     ctab = schema.table("credit_card_balance")
     names = [
-        c for c in ctab.column_names
+        c
+        for c in ctab.column_names
         if c not in ("SK_ID_PREV", "SK_ID_CURR", "MONTHS_BALANCE", *CC_STRUCTURAL)
     ]
     log.info("credit_card_balance: %d rows", len(cc))
     specs = _fit_columns(cc, names, tgt(cc), {c.name: c.type for c in ctab.columns}, {})
     out["credit_card_balance"] = copula.fit_table(cc, specs, iterations=2, n_sim=30_000, log=log.info)
     out["credit_card_balance"]["months"] = _pmf(months, 120)
-    out["credit_card_balance"]["holder_share"] = round(
-        float(cc["SK_ID_CURR"].nunique() / len(ids)), 4
-    )
+    out["credit_card_balance"]["holder_share"] = round(float(cc["SK_ID_CURR"].nunique() / len(ids)), 4)
     return out
 
 
-def fit(real: Path) -> Path:
-    """Fit every table's statistics on the real sample in ``real`` and write ``stats.json``."""
+def _write(stats: dict[str, Any]) -> None:
+    text = json.dumps(stats, separators=(",", ":"), allow_nan=False)
+    STATS_PATH.write_text(text, encoding="utf-8")
+    log.info("wrote %s (%.0f kB)", STATS_PATH, len(text) / 1024)
+
+
+def calibrate_risk(real: Path | None = None) -> Path:
+    """Recalibrate only the default process on the generator's own output ("risk" in ``stats.json``),
+    leaving every fitted marginal and correlation as it is (``fit-synth --risk-only``); with
+    ``real``, refit the application risk direction on its application_train first."""
+    from warehouse.synth.generate import load_stats
+
+    if not STATS_PATH.exists():
+        raise UserError(f"{STATS_PATH} is missing: run `python -m warehouse fit-synth --real DIR` first")
+    stats = json.loads(STATS_PATH.read_text(encoding="utf-8"))
+    if real is not None:
+        train = _read(Path(real), "application_train")
+        stats["application"]["risk"] = fit_risk_direction(train, stats["application"]["columns"])
+        _write(stats)
+    load_stats.cache_clear()
+    stats["risk"] = risk_constants()
+    _write(stats)
+    load_stats.cache_clear()
+    return STATS_PATH
+
+
+def fit(real: Path, risk_only: bool = False) -> Path:
+    """Fit every table's statistics on the real sample in ``real`` and write ``stats.json``; then
+    calibrate the default process on data generated from them (see ``risk_constants``)."""
+    if risk_only:
+        return calibrate_risk(real)
     real = Path(real)
     if not (real / "coverage.csv").exists():
         raise UserError(f"{real}/coverage.csv not found: --real must point at the real Home Credit sample")
     stats: dict[str, Any] = {"version": 1, "source": "Home Credit real sample (summary statistics only)"}
     stats["application"] = fit_application(real)
-    stats["risk"] = _risk_constants()
+    stats["risk"] = {}  # calibrated below, on data generated from the fitted statistics
     stats.update(fit_history(real))
-    text = json.dumps(stats, separators=(",", ":"), allow_nan=False)
-    STATS_PATH.write_text(text, encoding="utf-8")
-    log.info("wrote %s (%.0f kB)", STATS_PATH, len(text) / 1024)
-    return STATS_PATH
+    _write(stats)
+    return calibrate_risk()

@@ -128,6 +128,35 @@ def test_one_row_per_applicant_including_those_without_history(feature_home: Pat
         con.close()
 
 
+def test_bureau_balance_key_test_catches_duplicate_months(feature_home: Path, tmp_path: Path) -> None:
+    """unique_month_per_key (bit masks instead of a hash of 27 M pairs) fails on a repeated month,
+    within the masks' range and outside it, and passes on distinct months outside the range."""
+    home = tmp_path / "duplicates"
+    shutil.copytree(feature_home / "warehouse", home / "warehouse")
+    test = "unique_month_per_key_stg_home_credit__bureau_balances_sk_id_bureau__months_balance"
+    con = duckdb.connect(str(_warehouse(home)))
+    first, second = (
+        r[0]
+        for r in con.execute(
+            'select distinct "SK_ID_BUREAU" from raw.bureau_balance order by 1 limit 2'
+        ).fetchall()
+    )
+    # distinct months beyond the masks (-126, -200): proven by the exact fallback, not flagged
+    con.execute(f"insert into raw.bureau_balance values ({first}, -126, 'C'), ({first}, -200, 'C')")
+    con.close()
+    assert _run([DBT, "test", "--quiet", "--select", test], home, check=False).returncode == 0
+    con = duckdb.connect(str(_warehouse(home)))
+    con.execute(
+        f'insert into raw.bureau_balance select "SK_ID_BUREAU", "MONTHS_BALANCE", \'X\' from raw.bureau_balance '
+        f'where "SK_ID_BUREAU" = {second} limit 1'
+    )
+    con.execute(f"insert into raw.bureau_balance values ({first}, -200, 'X')")
+    con.close()
+    result = _run([DBT, "test", "--select", test], home, check=False)
+    assert result.returncode != 0
+    assert "Got 2 results" in result.stdout, result.stdout[-2000:]
+
+
 def test_permuting_target_leaves_the_features_unchanged(feature_home: Path, tmp_path: Path) -> None:
     home = tmp_path / "permuted"
     shutil.copytree(feature_home / "warehouse", home / "warehouse")

@@ -106,7 +106,8 @@ def main() -> None:
         "",
         f"{n_applicants:,} applicants, {n_rows:,} raw rows, {n_features:,} features. "
         f"Machine: {os.cpu_count()} cores, {platform.platform()}; DuckDB memory_limit "
-        f"{os.environ.get('CREDIT_DUCKDB_MEMORY_LIMIT', settings.duckdb_memory_limit)}, 2 threads. "
+        f"{os.environ.get('CREDIT_DUCKDB_MEMORY_LIMIT', settings.duckdb_memory_limit)}; dbt runs 2 models at "
+        f"once, each query on {os.environ.get('CREDIT_DBT_DUCKDB_THREADS', '1')} DuckDB thread(s). "
         f"Run {started}; 1-minute load average before the run: {load_before:.1f} "
         "(other work on the machine slows the wall time; CPU time is less sensitive to it).",
         "",

@@ -27,11 +27,13 @@
     SQL of one aggregate over an expression, restricted to the rows where `where` holds (none = all
     rows). The restriction is a CASE inside the aggregate, not a FILTER clause: same result (the
     aggregates skip NULLs), but DuckDB evaluates many FILTER clauses about five times slower.
+    A share is a count over a count (rows where `expr` is NULL count as "no"), not an avg of 1.0 /
+    0.0: a count keeps 8 bytes of state per applicant instead of 16, and DuckDB computes the shared
+    denominators once.
     `order_by` is the (numeric) time key of first / last and the x of slope.
 -#}
 {% macro agg_sql(agg, expr, order_by=none, where=none) %}
     {%- set value = ('case when ' ~ where ~ ' then ' ~ expr ~ ' end') if where else expr -%}
-    {%- set flag = 'case when ' ~ expr ~ ' then 1.0 else 0.0 end' -%}
     {%- set key = ('case when ' ~ where ~ ' then ' ~ order_by ~ ' end') if where else order_by -%}
     {%- set templates = {
         'min': 'min(' ~ value ~ ')',
@@ -40,7 +42,8 @@
         'sum': 'sum(' ~ value ~ ')',
         'var': 'var_samp(' ~ value ~ ')',
         'std': 'stddev_samp(' ~ value ~ ')',
-        'share': 'avg(' ~ (('case when ' ~ where ~ ' then ' ~ flag ~ ' end') if where else flag) ~ ')',
+        'share': ('count(case when ' ~ where ~ ' and (' ~ expr ~ ') then 1 end) / nullif(count(case when ' ~ where ~ ' then 1 end), 0)')
+            if where else ('count(case when ' ~ expr ~ ' then 1 end) / count(*)'),
         'count': 'count(case when ' ~ ((where ~ ' and ') if where else '') ~ '(' ~ expr ~ ') then 1 end)',
         'nunique': 'count(distinct ' ~ value ~ ')',
         'slope': 'regr_slope(' ~ value ~ ', ' ~ order_by ~ ')',

@@ -21,7 +21,7 @@
         {'name': 'days_credit', 'expr': 'days_credit', 'desc': 'days from the credit opening to the application (negative)', 'aggs': ['min', 'max', 'mean', 'var']},
         {'name': 'days_overdue', 'expr': 'credit_day_overdue', 'desc': 'days past due on the credit at the application', 'aggs': ['max', 'mean', 'sum']},
         {'name': 'days_credit_enddate', 'expr': 'days_credit_enddate', 'desc': 'days to the planned end of the credit (positive: still to run, a planned date known at the application)', 'aggs': ['min', 'max', 'mean']},
-        {'name': 'days_enddate_fact', 'expr': 'days_enddate_fact', 'desc': 'days since the credit was actually closed', 'aggs': ['min', 'max', 'mean'], 'windows': ['all', 'closed', 'last_730d']},
+        {'name': 'days_enddate_fact', 'expr': 'days_enddate_fact', 'desc': 'days since the credit was actually closed', 'aggs': ['min', 'max', 'mean'], 'windows': ['all', 'closed']},
         {'name': 'amt_credit_max_overdue', 'expr': 'amt_credit_max_overdue', 'desc': 'largest amount ever overdue on the credit', 'aggs': ['max', 'mean']},
         {'name': 'cnt_credit_prolong', 'expr': 'cnt_credit_prolong', 'desc': 'number of times the credit was prolonged', 'aggs': ['sum', 'max']},
         {'name': 'amt_credit_sum', 'expr': 'amt_credit_sum', 'desc': 'credit amount', 'aggs': ['max', 'mean', 'sum']},
@@ -57,8 +57,17 @@
 {% macro bureau_features() %}
     {%- set windows = bureau_windows() -%}
     {%- set levels = category_levels() -%}
+    {#- the 730-day window only where recent behaviour says more than the whole history:
+        amounts, debt, overdue and past-due months (the other measures over all / active / closed) -#}
+    {%- set recent = ['days_credit', 'days_overdue', 'amt_credit_sum', 'amt_credit_sum_debt', 'amt_credit_sum_overdue',
+                      'amt_annuity', 'debt_ratio', 'overdue_ratio', 'is_overdue', 'bb_dpd_month_share', 'bb_dpd_months',
+                      'bb_worst_status'] -%}
+    {%- set measures = bureau_measures() -%}
+    {%- for m in measures if m.get('windows') is none and m.name not in recent -%}
+        {%- do m.update({'windows': ['all', 'active', 'closed']}) -%}
+    {%- endfor -%}
     {%- set out = count_features('bureau', windows, 'bureau credits') -%}
-    {%- do out.extend(aggregate_features('bureau', bureau_measures(), windows, 'bureau')) -%}
+    {%- do out.extend(aggregate_features('bureau', measures, windows, 'bureau')) -%}
     {%- do out.extend(category_share_features('bureau', 'credit_active', 'credit_active', levels['bureau.credit_active'], 'status', 'bureau credits')) -%}
     {%- do out.extend(category_share_features('bureau', 'currency', 'credit_currency', levels['bureau.credit_currency'], 'currency', 'bureau credits')) -%}
     {%- do out.extend(category_share_features('bureau', 'credit_type', 'credit_type', levels['bureau.credit_type'], 'credit type', 'bureau credits')) -%}

@@ -37,8 +37,15 @@
 
 {% macro installment_features() %}
     {%- set windows = installment_windows() -%}
+    {#- every measure over all payments and the last 365 days; the 180 and 730-day windows only
+        on lateness and payment ratios (amounts over a window add little to amounts over all) -#}
+    {%- set short_long = ['days_past_due', 'payment_ratio', 'late_payment', 'dpd_over_30', 'underpaid'] -%}
+    {%- set measures = installment_measures() -%}
+    {%- for m in measures if m.get('windows') is none and m.name not in short_long -%}
+        {%- do m.update({'windows': ['all', 'last_365d']}) -%}
+    {%- endfor -%}
     {%- set out = count_features('inst', windows, 'installment payments') -%}
-    {%- do out.extend(aggregate_features('inst', installment_measures(), windows, 'installment payments')) -%}
+    {%- do out.extend(aggregate_features('inst', measures, windows, 'installment payments')) -%}
     {#- time key of the latest installment, ties broken by credit id and installment number -#}
     {%- set latest = 'days_instalment * 1e11 + sk_id_prev * 1e3 + num_instalment_number' -%}
     {%- set custom = [

@@ -34,8 +34,14 @@
 {% macro pos_cash_features() %}
     {%- set windows = pos_cash_windows() -%}
     {%- set levels = category_levels() -%}
+    {#- every measure over all months and the last 12; the 6 and 24-month windows on days past due only -#}
+    {%- set short_long = ['days_past_due', 'is_late', 'dpd_over_30'] -%}
+    {%- set measures = pos_cash_measures() -%}
+    {%- for m in measures if m.get('windows') is none and m.name not in short_long -%}
+        {%- do m.update({'windows': ['all', 'last_12m']}) -%}
+    {%- endfor -%}
     {%- set out = count_features('pos', windows, 'monthly POS / cash balances') -%}
-    {%- do out.extend(aggregate_features('pos', pos_cash_measures(), windows, 'POS / cash loans')) -%}
+    {%- do out.extend(aggregate_features('pos', measures, windows, 'POS / cash loans')) -%}
     {%- do out.extend(category_share_features('pos', 'status', 'name_contract_status', levels['pos_cash_balance.name_contract_status'], 'contract status', 'monthly POS / cash balances')) -%}
     {%- do out.extend(category_share_features('pos', 'status', 'name_contract_status', levels['pos_cash_balance.name_contract_status'], 'contract status', 'monthly POS / cash balances', where='months_balance >= -12', where_desc='of the last 12 months', suffix='last_12m')) -%}
     {#- time key of the latest month, ties broken by the loan id -#}

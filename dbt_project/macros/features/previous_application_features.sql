@@ -18,18 +18,19 @@
 
 {% macro previous_application_measures() %}
     {%- set splits = ['all', 'approved', 'refused', 'last_365d'] -%}
-    {%- set granted = ['all', 'approved', 'last_365d'] -%}
+    {%- set granted = ['all', 'approved'] -%}
+    {%- set decided = ['all', 'approved', 'refused'] -%}
     {{ return([
         {'name': 'amt_annuity', 'expr': 'amt_annuity', 'desc': 'annuity of the previous application', 'aggs': ['min', 'max', 'mean', 'sum']},
         {'name': 'amt_application', 'expr': 'amt_application', 'desc': 'amount asked for on the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
         {'name': 'amt_credit', 'expr': 'amt_credit', 'desc': 'final credit amount of the previous application', 'aggs': ['min', 'max', 'mean', 'sum']},
         {'name': 'application_credit_ratio', 'expr': 'application_credit_ratio', 'desc': 'amount asked for divided by amount granted', 'aggs': ['min', 'max', 'mean', 'var']},
-        {'name': 'amt_down_payment', 'expr': 'amt_down_payment', 'desc': 'down payment of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
-        {'name': 'amt_goods_price', 'expr': 'amt_goods_price', 'desc': 'goods price of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
+        {'name': 'amt_down_payment', 'expr': 'amt_down_payment', 'desc': 'down payment of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': decided},
+        {'name': 'amt_goods_price', 'expr': 'amt_goods_price', 'desc': 'goods price of the previous application', 'aggs': ['min', 'max', 'mean'], 'windows': decided},
         {'name': 'credit_goods_ratio', 'expr': 'credit_goods_ratio', 'desc': 'credit amount divided by goods price', 'aggs': ['mean', 'max'], 'windows': splits},
         {'name': 'annuity_credit_ratio', 'expr': 'annuity_credit_ratio', 'desc': 'annuity divided by credit amount', 'aggs': ['mean', 'max'], 'windows': splits},
         {'name': 'hour_appr_process_start', 'expr': 'hour_appr_process_start', 'desc': 'hour of the day the previous application started', 'aggs': ['min', 'max', 'mean'], 'windows': ['all']},
-        {'name': 'rate_down_payment', 'expr': 'rate_down_payment', 'desc': 'down payment rate', 'aggs': ['min', 'max', 'mean'], 'windows': splits},
+        {'name': 'rate_down_payment', 'expr': 'rate_down_payment', 'desc': 'down payment rate', 'aggs': ['min', 'max', 'mean'], 'windows': decided},
         {'name': 'days_decision', 'expr': 'days_decision', 'desc': 'days from the decision on the previous application to the current application (negative)', 'aggs': ['min', 'max', 'mean']},
         {'name': 'cnt_payment', 'expr': 'cnt_payment', 'desc': 'number of payments (term) of the previous credit', 'aggs': ['mean', 'sum', 'max']},
         {'name': 'interest_rate_annual', 'expr': 'interest_rate_annual', 'desc': 'estimated annual interest rate of the previous credit (from annuity, credit and term)', 'aggs': ['min', 'max', 'mean']},

@@ -1,5 +1,5 @@
 -- One row per applicant with at least one bureau credit: bureau_* features, see bureau_features().
-{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 2)) }}
 
 with
 

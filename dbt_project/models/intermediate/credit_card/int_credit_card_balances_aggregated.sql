@@ -1,6 +1,6 @@
 -- One row per applicant with at least one credit card balance month: cc_* features, see
 -- credit_card_features().
-{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 1)) }}
 
 with
 

@@ -1,6 +1,6 @@
 -- One row per applicant with at least one installment payment: inst_* features, see
 -- installment_features().
-{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 1)) }}
 
 with
 

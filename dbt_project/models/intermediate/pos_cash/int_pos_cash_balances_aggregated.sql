@@ -1,6 +1,6 @@
 -- One row per applicant with at least one POS / cash balance month: pos_* features, see
 -- pos_cash_features().
-{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 1)) }}
 
 with
 

@@ -1,6 +1,6 @@
 -- One row per applicant with at least one previous application: prev_* features, see
 -- previous_application_features().
-{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 4)) }}
+{{ config(materialized='chunked_table', chunks=var('applicant_chunks', 3)) }}
 
 with
 

@@ -58,13 +58,16 @@
     {%- set windows = bureau_windows() -%}
     {%- set levels = category_levels() -%}
     {#- the 730-day window only where recent behaviour says more than the whole history:
-        amounts, debt, overdue and past-due months (the other measures over all / active / closed) -#}
+        amounts, debt, overdue and past-due months (the other measures over all / active / closed);
+        the folded monthly history (bb_*, but the month count) not over closed credits -#}
     {%- set recent = ['days_credit', 'days_overdue', 'amt_credit_sum', 'amt_credit_sum_debt', 'amt_credit_sum_overdue',
                       'amt_annuity', 'debt_ratio', 'overdue_ratio', 'is_overdue', 'bb_dpd_month_share', 'bb_dpd_months',
                       'bb_worst_status'] -%}
     {%- set measures = bureau_measures() -%}
-    {%- for m in measures if m.get('windows') is none and m.name not in recent -%}
-        {%- do m.update({'windows': ['all', 'active', 'closed']}) -%}
+    {%- for m in measures if m.get('windows') is none -%}
+        {%- set history = m.name.startswith('bb_') and m.name != 'bb_months' -%}
+        {%- set splits = ['all', 'active'] if history else ['all', 'active', 'closed'] -%}
+        {%- do m.update({'windows': splits + (['last_730d'] if m.name in recent else [])}) -%}
     {%- endfor -%}
     {%- set out = count_features('bureau', windows, 'bureau credits') -%}
     {%- do out.extend(aggregate_features('bureau', measures, windows, 'bureau')) -%}

@@ -9,7 +9,6 @@
         {'key': 'all', 'suffix': '', 'where': none, 'desc': 'all installment payments'},
         {'key': 'last_180d', 'suffix': 'last_180d', 'where': 'days_instalment >= -180', 'desc': 'installment payments due in the last 180 days'},
         {'key': 'last_365d', 'suffix': 'last_365d', 'where': 'days_instalment >= -365', 'desc': 'installment payments due in the last 365 days'},
-        {'key': 'last_730d', 'suffix': 'last_730d', 'where': 'days_instalment >= -730', 'desc': 'installment payments due in the last 730 days'},
     ]) }}
 {% endmacro %}
 
@@ -37,7 +36,7 @@
 
 {% macro installment_features() %}
     {%- set windows = installment_windows() -%}
-    {#- every measure over all payments and the last 365 days; the 180 and 730-day windows only
+    {#- every measure over all payments and the last 365 days; the 180-day window only
         on lateness and payment ratios (amounts over a window add little to amounts over all) -#}
     {%- set short_long = ['days_past_due', 'payment_ratio', 'late_payment', 'dpd_over_30', 'underpaid'] -%}
     {%- set measures = installment_measures() -%}

@@ -9,7 +9,6 @@
         {'key': 'all', 'suffix': '', 'where': none, 'desc': 'all monthly POS / cash balances'},
         {'key': 'last_6m', 'suffix': 'last_6m', 'where': 'months_balance >= -6', 'desc': 'monthly POS / cash balances of the last 6 months'},
         {'key': 'last_12m', 'suffix': 'last_12m', 'where': 'months_balance >= -12', 'desc': 'monthly POS / cash balances of the last 12 months'},
-        {'key': 'last_24m', 'suffix': 'last_24m', 'where': 'months_balance >= -24', 'desc': 'monthly POS / cash balances of the last 24 months'},
     ]) }}
 {% endmacro %}
 
@@ -34,7 +33,7 @@
 {% macro pos_cash_features() %}
     {%- set windows = pos_cash_windows() -%}
     {%- set levels = category_levels() -%}
-    {#- every measure over all months and the last 12; the 6 and 24-month windows on days past due only -#}
+    {#- every measure over all months and the last 12; the 6-month window on days past due only -#}
     {%- set short_long = ['days_past_due', 'is_late', 'dpd_over_30'] -%}
     {%- set measures = pos_cash_measures() -%}
     {%- for m in measures if m.get('windows') is none and m.name not in short_long -%}

@@ -265,7 +265,7 @@ class FeatureEngine:
     The rows of several applicants can be computed together, as in the warehouse, provided their
     keys (SK_ID_CURR, SK_ID_BUREAU, SK_ID_PREV) are disjoint: every feature is per applicant.
 
-    Binding and planning the ~1,500-column feature queries costs about 150 ms of CPU, more than
+    Binding and planning the ~1,300-column feature queries costs about 150 ms of CPU, more than
     running them on one application's rows; so each connection PREPAREs every statement once, at
     start-up, and a computation only EXECUTEs them (the plans stay valid: computations change
     rows, never the catalog). `optimize=False` (the default) also disables the optimizer: its

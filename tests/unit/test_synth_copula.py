@@ -26,7 +26,9 @@ def frame() -> pd.DataFrame:
 def table(frame: pd.DataFrame) -> dict:
     specs = [copula.fit_column(c, frame[c]) for c in frame.columns]
     by = {s["name"]: s for s in specs}
-    copula.add_condition(by["FAMILY"], frame["FAMILY"], [by["KIDS"]], [copula.encode_column(frame["KIDS"], by["KIDS"])])
+    copula.add_condition(
+        by["FAMILY"], frame["FAMILY"], [by["KIDS"]], [copula.encode_column(frame["KIDS"], by["KIDS"])]
+    )
     fitted = copula.fit_table(frame, specs, iterations=3, n_sim=20_000)
     return copula.prepare(fitted)
 
@@ -68,7 +70,9 @@ def test_correlations_survive(frame: pd.DataFrame, synth: dict[str, np.ndarray],
     assert (real - fake).abs().to_numpy().max() < 0.06
     revolving = table["columns"][table["names"]["TYPE"]]["values"].index("Revolving loans")
     high_income = synth["INCOME"] > np.quantile(synth["INCOME"], 0.8)
-    assert (synth["TYPE"][high_income] == revolving).mean() > 3 * (synth["TYPE"][~high_income] == revolving).mean()
+    assert (synth["TYPE"][high_income] == revolving).mean() > 3 * (
+        synth["TYPE"][~high_income] == revolving
+    ).mean()
 
 
 def test_pairwise_corr_matches_pandas() -> None:

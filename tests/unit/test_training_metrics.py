@@ -68,7 +68,9 @@ def test_isotonic_calibrator_reproduces_sklearn():
     cal = fit_calibrator("isotonic", raw, y)
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw, y)
     grid = np.linspace(-5, 5, 101)
-    np.testing.assert_allclose(apply_calibrator(cal, grid), np.clip(iso.predict(grid), 1e-4, 1 - 1e-4), atol=1e-12)
+    np.testing.assert_allclose(
+        apply_calibrator(cal, grid), np.clip(iso.predict(grid), 1e-4, 1 - 1e-4), atol=1e-12
+    )
 
 
 def test_choose_calibration_fixes_a_shifted_score():

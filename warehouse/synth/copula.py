@@ -47,7 +47,7 @@ def _decimals(values: np.ndarray) -> int:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return 0
-    sample = values[: 20_000]
+    sample = values[:20_000]
     for dec in range(0, 7):
         if np.mean(np.abs(np.round(sample, dec) - sample) < 1e-9 * np.maximum(1, np.abs(sample))) >= 0.9:
             return dec
@@ -169,7 +169,9 @@ def fit_column(
     return spec
 
 
-def combined_keys(parents: list[ColumnSpec], values: list[np.ndarray], binned: list[bool] | None = None) -> np.ndarray:
+def combined_keys(
+    parents: list[ColumnSpec], values: list[np.ndarray], binned: list[bool] | None = None
+) -> np.ndarray:
     """The conditioning key of each row given one or more parent columns ('a|b'); a binned
     continuous parent contributes its quantile bin."""
     binned = binned or [False] * len(parents)
@@ -205,11 +207,16 @@ def add_condition(
         # category shares need few rows (a rare parent value must keep its labels consistent)
         if mask.sum() >= (MIN_COND_ROWS if spec["kind"] == "cont" else 5):
             cond[str(key)] = _marginal(values[mask], spec, n_quantiles=129)
-    spec["by"] = [p["name"] + ("#bins" if b else "") for p, b in zip(parents, binned or [False] * len(parents), strict=True)]
+    spec["by"] = [
+        p["name"] + ("#bins" if b else "")
+        for p, b in zip(parents, binned or [False] * len(parents), strict=True)
+    ]
     spec["cond"] = cond
 
 
-def add_derivation(spec: ColumnSpec, series: pd.Series, parent: ColumnSpec, parent_series: pd.Series, op: str) -> None:
+def add_derivation(
+    spec: ColumnSpec, series: pd.Series, parent: ColumnSpec, parent_series: pd.Series, op: str
+) -> None:
     """Make a numeric column follow ``parent`` row by row: child = parent + d (``op='diff'``) or
     parent * d (``'ratio'``), d drawn from its real distribution. Used for near-duplicates
     (``*_MODE`` / ``*_MEDI`` of ``*_AVG``), whose tails a copula cannot keep together."""
@@ -316,7 +323,9 @@ def cholesky(corr: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(nearest_corr(np.asarray(corr, dtype=float), floor=1e-4))
 
 
-def _decode_marginal(spec: ColumnSpec, marg: dict[str, Any], zv: np.ndarray, zm: np.ndarray | None) -> np.ndarray:
+def _decode_marginal(
+    spec: ColumnSpec, marg: dict[str, Any], zv: np.ndarray, zm: np.ndarray | None
+) -> np.ndarray:
     u = ndtr(zv)
     if spec["kind"] in ("cat", "disc"):
         cum = np.asarray(marg["cum"])

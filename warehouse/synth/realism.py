@@ -132,13 +132,15 @@ def compare_columns(real: pd.DataFrame, synth: pd.DataFrame) -> pd.DataFrame:
 
 def compare_correlations(real: pd.DataFrame, synth: pd.DataFrame) -> pd.DataFrame:
     table = load_schema().table("application_train")
-    numeric = [c.name for c in table.columns if c.type != "VARCHAR" and c.name not in ("SK_ID_CURR", "TARGET")]
+    numeric = [
+        c.name for c in table.columns if c.type != "VARCHAR" and c.name not in ("SK_ID_CURR", "TARGET")
+    ]
     numeric = [c for c in numeric if real[c].nunique() > 1 and c in synth]
     rc = real[numeric].astype(float).corr()
     sc = synth[numeric].astype(float).corr()
     pairs = []
     for i, a in enumerate(numeric):
-        for b in numeric[i + 1:]:
+        for b in numeric[i + 1 :]:
             if abs(rc.loc[a, b]) > CORR_MIN:
                 pairs.append({"a": a, "b": b, "real": rc.loc[a, b], "synthetic": sc.loc[a, b]})
     frame = pd.DataFrame(pairs, columns=["a", "b", "real", "synthetic"])
@@ -190,8 +192,8 @@ def _history_figures(folder: Path, covered: dict[str, pd.Series] | None = None) 
     fig["POS_CASH_balance rows per applicant with a record"] = per_applicant(
         "POS_CASH_balance", ids_for("POS_CASH_balance")
     )[0]
-    fig["credit_card_balance rows per card holder"], fig["share of applicants holding a card"] = per_applicant(
-        "credit_card_balance", ids_for("credit_card_balance")
+    fig["credit_card_balance rows per card holder"], fig["share of applicants holding a card"] = (
+        per_applicant("credit_card_balance", ids_for("credit_card_balance"))
     )
     if covered is None:  # the real sample's installments are partial for everyone
         fig["installments_payments rows per applicant with a record"] = per_applicant(
@@ -264,7 +266,9 @@ def _drift_table(real: Path, synthetic: Path) -> pd.DataFrame:
             if path is None:
                 continue
             frames[(label, stem)] = (
-                pd.read_parquet(path, columns=cols) if path.suffix == ".parquet" else pd.read_csv(path, usecols=cols)
+                pd.read_parquet(path, columns=cols)
+                if path.suffix == ".parquet"
+                else pd.read_csv(path, usecols=cols)
             )
     for label in ("real", "synthetic"):
         tr, te = frames.get((label, "application_train")), frames.get((label, "application_test"))
@@ -354,11 +358,15 @@ def realism(real: Path, synthetic: Path, out_md: Path) -> RealismResult:
         f">= {KS_SHARE:.0%} of application columns with distance <= {KS_MAX}": bool(
             (columns["distance"] <= KS_MAX).mean() >= KS_SHARE
         ),
-        f"no application column with distance > {KS_HARD_MAX}": bool((columns["distance"] <= KS_HARD_MAX).all()),
+        f"no application column with distance > {KS_HARD_MAX}": bool(
+            (columns["distance"] <= KS_HARD_MAX).all()
+        ),
         f"missing rates within {RATE_POINTS * 100:.0f} points": bool(
             (columns["missing_delta"].abs() <= RATE_POINTS).all()
         ),
-        f"category shares within {RATE_POINTS * 100:.0f} points": bool((columns["share_delta"] <= RATE_POINTS).all()),
+        f"category shares within {RATE_POINTS * 100:.0f} points": bool(
+            (columns["share_delta"] <= RATE_POINTS).all()
+        ),
         f"rows per applicant within {ROWS_TOLERANCE:.0%} of Kaggle": bool(
             (rows["rel_error"].abs() <= ROWS_TOLERANCE).all()
         ),

@@ -158,11 +158,8 @@ def risk_constants() -> dict[str, Any]:
     u_hist = np.concatenate([q["u_hist"] for q in parts])
     mean = np.vstack([q["signal_mean"] for q in parts])
     rows = np.vstack([q["signal_rows"] for q in parts])
-    is_log = np.asarray([t == "log1p" for _, _, t in gen.BEHAVIOUR_SIGNALS])
-    value = np.where(is_log, np.log1p(np.maximum(np.nan_to_num(mean), 0)), np.nan_to_num(mean))
-    center = (rows * value).sum(axis=0) / np.maximum(rows.sum(axis=0), 1)
-    pseudo = np.asarray([m for _, m, _ in gen.BEHAVIOUR_SIGNALS])
-    spread = ((rows * value + pseudo * center) / (rows + pseudo)).std(axis=0)
+    center = (rows * gen.signal_values(mean)).sum(axis=0) / np.maximum(rows.sum(axis=0), 1)
+    spread = gen.shrunk_signals(mean, rows, center).std(axis=0)
     behaviour = {
         "signals": [name for name, _, _ in gen.BEHAVIOUR_SIGNALS],
         "center": [float(v) for v in copula._round_sig(center)],

@@ -665,15 +665,24 @@ def behaviour_signals(first_id: int, n: int, tables: dict[str, Arrays]) -> tuple
     return out_mean, out_rows
 
 
-def behaviour_evidence(mean: np.ndarray, rows: np.ndarray, behaviour: dict[str, Any]) -> np.ndarray:
-    """Each signal's evidence, (n, k): the applicant's mean shrunk towards the population value by
-    the signal's pseudo-count of rows (few rows show little), in population standard deviations,
-    capped at +-EVIDENCE_CAP. Zero without rows."""
-    pseudo = np.asarray([m for _, m, _ in BEHAVIOUR_SIGNALS])
+def signal_values(mean: np.ndarray) -> np.ndarray:
+    """Each signal's mean on the scale it is compared on (log1p for amounts), NaN as 0, (n, k)."""
     log = np.asarray([t == "log1p" for _, _, t in BEHAVIOUR_SIGNALS])
-    value = np.where(log, np.log1p(np.maximum(np.nan_to_num(mean), 0)), np.nan_to_num(mean))
+    return np.where(log, np.log1p(np.maximum(np.nan_to_num(mean), 0)), np.nan_to_num(mean))
+
+
+def shrunk_signals(mean: np.ndarray, rows: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Each applicant's signal value shrunk towards ``center`` by the signal's pseudo-count of rows
+    (few rows show little; no rows: the centre), (n, k)."""
+    pseudo = np.asarray([m for _, m, _ in BEHAVIOUR_SIGNALS])
+    return (rows * signal_values(mean) + pseudo * center) / (rows + pseudo)
+
+
+def behaviour_evidence(mean: np.ndarray, rows: np.ndarray, behaviour: dict[str, Any]) -> np.ndarray:
+    """Each signal's evidence, (n, k): the shrunk value (``shrunk_signals``) in population standard
+    deviations from the population value, capped at +-EVIDENCE_CAP. Zero without rows."""
     center = np.asarray(behaviour["center"])
-    shrunk = (rows * value + pseudo * center) / (rows + pseudo)
+    shrunk = shrunk_signals(mean, rows, center)
     return np.clip((shrunk - center) / np.asarray(behaviour["sd"]), -EVIDENCE_CAP, EVIDENCE_CAP)
 
 

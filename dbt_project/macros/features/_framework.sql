@@ -108,6 +108,19 @@
 {% endmacro %}
 
 
+{#-
+    The measures, with `keys` as the windows of every measure that names none of its own, except
+    those in `unless` (which keep every window): how a table narrows its recency windows to the
+    measures where recency matters.
+-#}
+{% macro default_windows(measures, keys, unless=[]) %}
+    {%- for m in measures if m.get('windows') is none and m.name not in unless -%}
+        {%- do m.update({'windows': keys}) -%}
+    {%- endfor -%}
+    {{ return(measures) }}
+{% endmacro %}
+
+
 {#- Row counts per window: zero (not NULL) for applicants without rows. -#}
 {% macro count_features(prefix, windows, unit_desc) %}
     {%- set out = [] -%}

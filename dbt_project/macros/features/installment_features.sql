@@ -39,10 +39,7 @@
     {#- every measure over all payments and the last 365 days; the 180-day window only
         on lateness and payment ratios (amounts over a window add little to amounts over all) -#}
     {%- set short_long = ['days_past_due', 'payment_ratio', 'late_payment', 'dpd_over_30', 'underpaid'] -%}
-    {%- set measures = installment_measures() -%}
-    {%- for m in measures if m.get('windows') is none and m.name not in short_long -%}
-        {%- do m.update({'windows': ['all', 'last_365d']}) -%}
-    {%- endfor -%}
+    {%- set measures = default_windows(installment_measures(), ['all', 'last_365d'], unless=short_long) -%}
     {%- set out = count_features('inst', windows, 'installment payments') -%}
     {%- do out.extend(aggregate_features('inst', measures, windows, 'installment payments')) -%}
     {#- time key of the latest installment, ties broken by credit id and installment number -#}

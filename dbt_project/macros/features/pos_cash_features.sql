@@ -35,10 +35,7 @@
     {%- set levels = category_levels() -%}
     {#- every measure over all months and the last 12; the 6-month window on days past due only -#}
     {%- set short_long = ['days_past_due', 'is_late', 'dpd_over_30'] -%}
-    {%- set measures = pos_cash_measures() -%}
-    {%- for m in measures if m.get('windows') is none and m.name not in short_long -%}
-        {%- do m.update({'windows': ['all', 'last_12m']}) -%}
-    {%- endfor -%}
+    {%- set measures = default_windows(pos_cash_measures(), ['all', 'last_12m'], unless=short_long) -%}
     {%- set out = count_features('pos', windows, 'monthly POS / cash balances') -%}
     {%- do out.extend(aggregate_features('pos', measures, windows, 'POS / cash loans')) -%}
     {%- do out.extend(category_share_features('pos', 'status', 'name_contract_status', levels['pos_cash_balance.name_contract_status'], 'contract status', 'monthly POS / cash balances')) -%}

@@ -300,6 +300,9 @@ class Ready(BaseModel):
     model_version: str | None = None
     serving_copy_published_at: str | None = None
     realtime_features: bool = False
+    # how the real-time path reads the mart: "key_join" (its feature tables, laid out as its SQL
+    # says) or "mart_sql" (the mart's SQL as is); None without real-time features
+    feature_assembly: Literal["key_join", "mart_sql"] | None = None
     lookup_cache: bool = False
     reloads: int = 0
     detail: str | None = None

@@ -34,6 +34,9 @@ def ready(request: Request):
         if serving.copy.published_at
         else None,
         realtime_features=serving.realtime is not None,
+        feature_assembly=None
+        if serving.realtime is None
+        else ("key_join" if serving.realtime.engine.plan is not None else "mart_sql"),
         lookup_cache=serving.cache is not None,
         reloads=manager.reloads,
         detail=serving.engine_error or manager.last_error,

@@ -102,7 +102,7 @@ def test_ship_and_read_round_trip(target: Path) -> None:
     assert back is not None and back.steps == artefact.steps and back.digest == artefact.digest
 
 
-def test_engine_computes_the_mart_and_skips_only_safe_models(target: Path) -> None:
+def test_engine_computes_the_mart_with_its_own_sql_when_not_a_key_join(target: Path) -> None:
     engine = feature_sql.FeatureEngine(feature_sql.extract(target), connections=2)
     assert engine.columns == ["sk_id_curr", "amt_credit", "bureau_count", "bureau_sum", "n_credits"]
     apps = feature_sql.to_arrow(
@@ -114,7 +114,8 @@ def test_engine_computes_the_mart_and_skips_only_safe_models(target: Path) -> No
     )
     rows = sorted(engine.compute({"application_test": apps, "bureau": bureau}))
     assert rows == [(1, 10.0, 2, 2.5, 2), (2, None, 0, None, 2)]
-    # no bureau rows: the grouped model is skipped (it would add nothing), the global aggregate still runs
+    assert engine.plan is None  # the cross join is not a key join: the mart's SQL runs as is
+    # no bureau rows: the grouped model yields nothing, the global aggregate still one row
     assert sorted(engine.compute({"application_test": apps})) == [
         (1, 10.0, 0, None, 0),
         (2, None, 0, None, 0),
@@ -131,3 +132,94 @@ def test_check_against_refuses_a_stale_sql(target: Path) -> None:
     con.execute("create table marts.feat_applicant_features (sk_id_curr bigint, amt_credit double)")
     with pytest.raises(UserError, match="does not match"):
         feature_sql.check_against(con, artefact)
+
+
+KEY_JOIN_MART = """
+with
+stg as (select * from "build"."staging"."stg"),
+agg as (select * from "build"."intermediate"."int_bureau"),
+joined as (
+    select stg.sk_id_curr, stg.amt_credit as credit, coalesce(agg.bureau_count, 0) as bureau_count,
+        agg.bureau_sum, coalesce(agg.bureau_sum, 1.5) as bureau_sum_or
+    from stg
+    left join agg on stg.sk_id_curr = agg.sk_id_curr
+)
+select * from joined
+"""
+
+
+def _with_mart(target: Path, sql: str) -> feature_sql.FeatureSql:
+    artefact = feature_sql.extract(target)
+    artefact.mart_step.sql = sql
+    return artefact
+
+
+def test_key_join_mart_is_assembled_from_its_tables_exactly_as_its_sql(target: Path) -> None:
+    engine = feature_sql.FeatureEngine(_with_mart(target, KEY_JOIN_MART), connections=1)
+    assert engine.plan is not None and len(engine.plan.parts) == 2
+    assert engine.columns == ["sk_id_curr", "credit", "bureau_count", "bureau_sum", "bureau_sum_or"]
+    apps = feature_sql.to_arrow(
+        "application_test", [{"SK_ID_CURR": 1, "AMT_CREDIT": 10.0}, {"SK_ID_CURR": 2}, {"SK_ID_CURR": 3}]
+    )
+    bureau = feature_sql.to_arrow(
+        "bureau",
+        [
+            {"SK_ID_CURR": 1, "SK_ID_BUREAU": 5, "AMT_CREDIT_SUM": 2.5},
+            {"SK_ID_CURR": 1, "SK_ID_BUREAU": 6},
+            {"SK_ID_CURR": 3, "SK_ID_BUREAU": 7},  # a row whose sum is NULL: coalesced like a missing row
+            {"SK_ID_CURR": 9, "SK_ID_BUREAU": 8, "AMT_CREDIT_SUM": 1.0},  # no application: dropped
+        ],
+    )
+    for tables in ({"application_test": apps, "bureau": bureau}, {"application_test": apps}):
+        assembled = sorted(engine.compute(tables))
+        by_sql = sorted(engine.compute(tables, via_mart=True))
+        assert assembled == by_sql
+        assert [[type(v) for v in row] for row in assembled] == [[type(v) for v in row] for row in by_sql]
+    assert sorted(engine.compute({"application_test": apps, "bureau": bureau})) == [
+        (1, 10.0, 2, 2.5, 2.5),
+        (2, None, 0, None, 1.5),
+        (3, None, 1, None, 1.5),
+    ]
+    engine.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("left join agg on stg.sk_id_curr = agg.sk_id_curr", "join agg on stg.sk_id_curr = agg.sk_id_curr"),
+        (
+            "left join agg on stg.sk_id_curr = agg.sk_id_curr",
+            "left join agg on stg.sk_id_curr < agg.sk_id_curr",
+        ),
+        ("= agg.sk_id_curr\n)", "= agg.sk_id_curr\n    where stg.amt_credit > 0\n)"),
+        ("select * from joined", "select distinct * from joined"),
+        ("coalesce(agg.bureau_count, 0)", "coalesce(agg.bureau_count, stg.sk_id_curr)"),
+        ("stg.amt_credit as credit", "stg.amt_credit * 2 as credit"),
+        (
+            'agg as (select * from "build"."intermediate"."int_bureau")',
+            'agg as (select * from "build"."intermediate"."int_bureau" where bureau_count > 1)',
+        ),
+    ],
+    ids=[
+        "inner join",
+        "join on an inequality",
+        "where",
+        "distinct",
+        "coalesce with a column",
+        "expression",
+        "filtered part",
+    ],
+)
+def test_other_mart_shapes_run_the_mart_sql(target: Path, change: tuple[str, str]) -> None:
+    assert change[0] in KEY_JOIN_MART
+    engine = feature_sql.FeatureEngine(_with_mart(target, KEY_JOIN_MART.replace(*change)), connections=1)
+    assert engine.plan is None
+    engine.close()
+
+
+def test_a_repeated_key_falls_back_to_the_mart_sql(target: Path) -> None:
+    engine = feature_sql.FeatureEngine(_with_mart(target, KEY_JOIN_MART), connections=1)
+    assert engine.plan is not None
+    repeated = engine.plan.assemble([[(1, 10.0)], [(1, 2, 2.5), (1, 1, None)]])
+    assert repeated is None  # the join would give two rows: compute() then runs the SQL
+    engine.close()

@@ -143,6 +143,8 @@ def test_realtime_parity_with_mart_and_batch(server: Server, build) -> None:
     names = [d[0] for d in res.description]
     expected = {row[0]: dict(zip(names, row, strict=True)) for row in res.fetchall()}
     with server.client() as client:
+        # the mart's SQL is the key-join assembly dbt compiles: the fast path is the one compared
+        assert client.get("/ready").json()["feature_assembly"] == "key_join"
         for sk_id in ids:
             response = client.post("/v1/score", json=raw_request(build, sk_id))
             assert response.status_code == 200, response.text[:2000]

@@ -31,7 +31,7 @@ $(STAMP): requirements.txt constraints.txt
 
 venv: $(STAMP) ## create .venv and install requirements.txt (idempotent)
 
-demo: $(STAMP) $(SUPERSET_STAMP) chromium ## synthetic data, the whole pipeline, documents, API and Superset up
+demo: $(STAMP) $(SUPERSET_STAMP) chromium jemalloc ## synthetic data, the whole pipeline, documents, API and Superset up
 	@if [ ! -f "$(SOURCE)/application_train.csv" ] && [ ! -f "$(SOURCE)/application_train.parquet" ]; then \
 	  $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE); fi
 	$(MAKE) pipeline
@@ -96,7 +96,7 @@ publish: $(STAMP) ## publish the build warehouse as the serving copy
 summary: $(STAMP) ## row counts of the build warehouse
 	$(PY) -m warehouse summary
 
-test: $(STAMP) superset-venv chromium ## the whole test suite (installs what it needs, Debian chromium included)
+test: $(STAMP) superset-venv chromium jemalloc ## the whole test suite (installs what it needs, Debian chromium included)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
 	$(VENV)/bin/dbt parse --quiet && $(VENV)/bin/dbt-score lint -m $(DBT_TARGET_PATH)/manifest.json
@@ -109,11 +109,11 @@ lint: $(STAMP) ## ruff check + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-api: $(STAMP) ## serve the scoring API (uvicorn on CREDIT_API_HOST:CREDIT_API_PORT)
+api: $(STAMP) jemalloc ## serve the scoring API (uvicorn on CREDIT_API_HOST:CREDIT_API_PORT)
 	$(PY) -m api serve
 
 API_PID := $(CREDIT_HOME)/run/api.pid
-api-up: $(STAMP) ## start the API in the background (idempotent; waits until /ready answers)
+api-up: $(STAMP) jemalloc ## start the API in the background (idempotent; waits until /ready answers)
 	@mkdir -p $(CREDIT_HOME)/run
 	@if [ -f $(API_PID) ] && kill -0 $$(cat $(API_PID)) 2>/dev/null; then echo "API already running (pid $$(cat $(API_PID)))"; \
 	else nohup $(PY) -m api serve > $(CREDIT_HOME)/run/api.log 2>&1 & echo $$! > $(API_PID); \
@@ -130,7 +130,7 @@ api-lint: $(STAMP) ## hadolint on api/Dockerfile
 test-api-venv: $(STAMP) ## (slow) build a venv from api/requirements.txt alone and start the API from it
 	CREDIT_TEST_API_VENV=1 $(PY) -m pytest -q -m slow tests/integration/test_api_venv.py
 
-bench: $(STAMP) ## benchmarks at full Kaggle scale; results in reports/
+bench: $(STAMP) jemalloc ## benchmarks at full Kaggle scale; results in reports/
 	$(PY) -m benchmarks.run
 
 clean: ## remove generated state under CREDIT_HOME
@@ -144,11 +144,15 @@ $(SUPERSET_STAMP): superset/requirements.txt superset/constraints.txt
 	$(SUPERSET_VENV)/bin/pip install --quiet --disable-pip-version-check -r superset/requirements.txt -c superset/constraints.txt
 	@touch $(SUPERSET_STAMP)
 
-.PHONY: superset-venv superset-stop superset-screenshots chromium
+.PHONY: superset-venv superset-stop superset-screenshots chromium jemalloc
 superset-venv: $(SUPERSET_STAMP) ## create .venv-superset (Superset 6.1, pinned; idempotent)
 
 chromium: ## Debian's chromium for the browser tests (installed only when /usr/bin/chromium is absent)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+jemalloc: ## Debian's libjemalloc2, the API's allocator (CREDIT_API_MALLOC); without it the API warns and uses glibc's
+	@ls /usr/lib/*/libjemalloc.so.2 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2; } \
+	  || echo "warning: could not install libjemalloc2: the API will use the system allocator (slower real-time scoring)"
 
 superset: $(SUPERSET_STAMP) ## Superset on 127.0.0.1:$$CREDIT_SUPERSET_PORT: provision (once), import dashboards, serve
 	$(SUPERSET_RUN) up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import logging
@@ -91,6 +92,13 @@ async def lifespan(app: FastAPI):
         batch_max=max(api_settings.batch_max, 64),
     )
     manager.start()
+    # What start-up loaded (libraries, model, feature engine) lives as long as the process: freeze it
+    # out of the garbage collector's reach, so that the full collections triggered by the requests'
+    # short-lived objects scan only those. Over the start-up heap a full collection takes 40+ ms,
+    # a pause for every request in flight. (The first serving state is frozen with it: if a reload
+    # drops it inside a reference cycle, that one copy is never collected; later ones are.)
+    gc.collect()
+    gc.freeze()
     audit = AuditLog(api_settings.audit_file, fsync=api_settings.audit_fsync)
     app.state.manager = manager
     app.state.audit = audit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,9 @@ class ApiSettings(BaseSettings):
     top_k_default: int = Field(default=10, ge=0, le=50)  # SHAP values returned by default
     reload_interval_s: float = Field(default=1.0, gt=0)  # how often the published copy / alias are checked
     workers_per_engine: int = Field(default=1, ge=1, le=64)  # feature SQL runs in parallel per process
+    # the C allocator of the server processes: "jemalloc" (the default; used when libjemalloc.so.2
+    # is installed, e.g. Debian's libjemalloc2, else a warning and the system's) or "system" (glibc)
+    malloc: Literal["jemalloc", "system"] = "jemalloc"
     audit_path: Path | None = None  # default $CREDIT_HOME/audit/api_audit.jsonl
     audit_fsync: bool = False  # fsync every audit entry (durable against power loss; slower)
     cache_dir: Path | None = None  # default $CREDIT_HOME/api/cache (memory-mapped mart for look-ups)

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -290,3 +291,16 @@ print(",".join(m for m in ("mlflow", "evidently", "great_expectations", "dbt", "
 def test_heavy_libraries_stay_out_of_the_import_path(pipeline: Pipeline) -> None:
     loaded = run([sys.executable, "-c", HEAVY_CHECK], pipeline.env).strip().splitlines()[-1:]
     assert loaded in ([], [""]), loaded
+
+
+def test_server_runs_on_jemalloc_when_installed(server: Server) -> None:
+    """`make test` installs libjemalloc2; the launcher re-executes itself with it preloaded."""
+    from api.__main__ import _jemalloc_path
+
+    if _jemalloc_path() is None:
+        pytest.skip("libjemalloc2 is not installed (`make jemalloc` installs it)")
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for p in [pid, *map(int, children)]:
+        maps = Path(f"/proc/{p}/maps").read_text()
+        assert "libjemalloc.so.2" in maps, f"process {p} does not use jemalloc"

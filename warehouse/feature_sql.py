@@ -482,8 +482,16 @@ class FeatureEngine:
             self._con.execute(f"create table {step.relation} ({cols})")
             self._relations[step.name] = step.relation
         mart = artefact.mart_step
+        relation_of = {s.name: s.relation for s in artefact.steps}
+        upstream: dict[str, frozenset[str] | None] = {}  # raw tables each relation reads (None: unknown)
         for step in artefact.steps:
-            if step.kind == "model" and step.materialized != "ephemeral":  # ephemeral: inlined as CTEs
+            if step.kind == "source":
+                upstream[step.relation] = frozenset({step.name})
+                continue
+            deps = [upstream.get(relation_of.get(d, "")) for d in step.depends_on]
+            known = bool(deps) and all(d is not None for d in deps)
+            upstream[step.relation] = frozenset().union(*deps) if known else None  # type: ignore[arg-type]
+            if step.materialized != "ephemeral":  # ephemeral models are inlined as CTEs by dbt
                 self._con.execute(f"create view {step.relation} as {step.sql}")
         self._read = f"select * from {mart.relation}"
         described = self._con.execute(f"describe {self._read}").fetchall()
@@ -496,6 +504,15 @@ class FeatureEngine:
             if self.plan
             else "mart read with its own SQL",
         )
+        # A feature table (other than the base) whose raw tables have no rows in a request is read
+        # only if it has rows on empty input (a global aggregate, constants); a grouped aggregate
+        # has none, so it is not read at all (2 ms per absent history table).
+        self._skip_when_absent: list[frozenset[str] | None] = []
+        for i, relation in enumerate(self.plan.parts if self.plan else []):
+            reads = upstream.get(relation)
+            empty = i > 0 and reads is not None
+            empty = empty and not self._con.execute(f"select count(*) from {relation}").fetchone()[0]
+            self._skip_when_absent.append(reads if empty else None)
         self._pool: queue.Queue[duckdb.DuckDBPyConnection] = queue.Queue()
         for _ in range(max(1, connections)):
             cur = self._con.cursor()
@@ -539,9 +556,12 @@ class FeatureEngine:
                     finally:
                         cur.unregister("__incoming")
                 if self.plan is not None and not via_mart:
+                    present = {name for name, rows in tables.items() if rows is not None and rows.num_rows}
                     parts = [
-                        cur.execute(f"execute feature_part_{i}").fetchall()
-                        for i in range(len(self.plan.parts))
+                        []
+                        if reads is not None and not reads & present
+                        else cur.execute(f"execute feature_part_{i}").fetchall()
+                        for i, reads in enumerate(self._skip_when_absent)
                     ]
                     rows = self.plan.assemble(parts)
                     if rows is not None:

@@ -223,3 +223,24 @@ def test_a_repeated_key_falls_back_to_the_mart_sql(target: Path) -> None:
     repeated = engine.plan.assemble([[(1, 10.0)], [(1, 2, 2.5), (1, 1, None)]])
     assert repeated is None  # the join would give two rows: compute() then runs the SQL
     engine.close()
+
+
+def test_a_feature_table_with_rows_on_empty_input_is_still_read(target: Path) -> None:
+    """Tables of a request's absent histories are skipped only when they yield nothing on no rows."""
+    artefact = _with_mart(
+        target,
+        KEY_JOIN_MART.replace(
+            "left join agg on stg.sk_id_curr = agg.sk_id_curr",
+            "left join agg on stg.sk_id_curr = agg.sk_id_curr "
+            'left join "build"."intermediate"."int_total" as total on stg.sk_id_curr = total.sk_id_curr',
+        ).replace("as bureau_sum_or", "as bureau_sum_or, total.n_credits"),
+    )
+    total = next(s for s in artefact.steps if s.name == "int_total")
+    total.sql = 'select cast(2 as bigint) as sk_id_curr, count(*) as n_credits from "build"."raw"."bureau"'
+    engine = feature_sql.FeatureEngine(artefact, connections=1)
+    assert engine.plan is not None and len(engine.plan.parts) == 3
+    apps = feature_sql.to_arrow("application_test", [{"SK_ID_CURR": 1}, {"SK_ID_CURR": 2}])
+    rows = sorted(engine.compute({"application_test": apps}))
+    assert rows == sorted(engine.compute({"application_test": apps}, via_mart=True))
+    assert [r[-1] for r in rows] == [None, 0]  # the global count over no bureau rows is 0, not NULL
+    engine.close()

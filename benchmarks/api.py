@@ -232,7 +232,7 @@ async def scenarios(
         print(" ", runs[-1], flush=True)
         for scenario, fn, rates, target in (
             ("GET max", get, [25, 50, 75, 100, 150, 200, 300], GET_P99_MS),
-            ("POST max", post, [1, 2, 5, 10, 20, 30], POST_P99_MS),
+            ("POST max", post, [1, 2, 5, 10, 20, 30, 40, 50, 60], POST_P99_MS),
         ):
             for rate in rates:
                 run = await open_loop(client, fn, rate, search_s, scenario)

@@ -325,7 +325,7 @@ def key_join_plan(
             return None
         for entry in (node.get("cte_map") or {}).get("map", []):
             name = entry["key"].lower()
-            if name in ctes or not _plain(entry["value"], "query_node", "materialized", "aliases"):
+            if name in ctes or not _plain(entry["value"], "query_node", "materialized"):
                 return None
             ctes[name] = entry["value"]["query_node"]
         return node

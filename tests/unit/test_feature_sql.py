@@ -199,6 +199,10 @@ def test_key_join_mart_is_assembled_from_its_tables_exactly_as_its_sql(target: P
             'agg as (select * from "build"."intermediate"."int_bureau")',
             'agg as (select * from "build"."intermediate"."int_bureau" where bureau_count > 1)',
         ),
+        (  # the CTE renames the table's columns: the key and the count (both BIGINT) swapped
+            'agg as (select * from "build"."intermediate"."int_bureau")',
+            'agg(bureau_count, sk_id_curr, bureau_sum) as (select * from "build"."intermediate"."int_bureau")',
+        ),
     ],
     ids=[
         "inner join",
@@ -208,6 +212,7 @@ def test_key_join_mart_is_assembled_from_its_tables_exactly_as_its_sql(target: P
         "coalesce with a column",
         "expression",
         "filtered part",
+        "renamed columns",
     ],
 )
 def test_other_mart_shapes_run_the_mart_sql(target: Path, change: tuple[str, str]) -> None:

@@ -301,6 +301,22 @@ class KeyJoin(BaseModel):
         return out
 
 
+INTEGER_TYPES = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }
+)
+
+
 def _plain(node: dict, *allowed: str) -> bool:
     """True when every key of a parse-tree node outside `allowed` is empty (no WHERE, DISTINCT, ...)."""
     return all(not v for k, v in node.items() if k not in allowed and not k.startswith("query_location"))
@@ -316,53 +332,59 @@ def key_join_plan(
         return None
     if tree.get("error") or len(tree.get("statements", [])) != 1:
         return None
-    ctes: dict[str, dict] = {}
 
     def select_node(node: dict) -> dict | None:
-        if node.get("type") != "SELECT_NODE" or not _plain(
-            node, "type", "cte_map", "select_list", "from_table", "aggregate_handling"
+        """A plain SELECT: no WHERE, GROUP BY (ALL), DISTINCT, ORDER, LIMIT, QUALIFY, SAMPLE, WITH."""
+        if (
+            node.get("type") != "SELECT_NODE"
+            or node.get("aggregate_handling") != "STANDARD_HANDLING"
+            or (node.get("cte_map") or {}).get("map")
+            or not _plain(node, "type", "cte_map", "select_list", "from_table", "aggregate_handling")
         ):
             return None
-        for entry in (node.get("cte_map") or {}).get("map", []):
-            name = entry["key"].lower()
-            if name in ctes or not _plain(entry["value"], "query_node", "materialized"):
-                return None
-            ctes[name] = entry["value"]["query_node"]
         return node
 
     def star(node: dict) -> bool:
         items = node["select_list"]
         return len(items) == 1 and items[0].get("class") == "STAR" and _plain(items[0], "class", "type")
 
-    def table(ref: dict) -> tuple[str, str] | None:
-        """(alias, relation) of a FROM item: a qualified table, or a CTE that is `select * from` one."""
+    def qualified(ref: dict) -> list[str] | None:
+        """The path of a FROM item that is a plain table reference (no column aliases, no sample)."""
         if ref.get("type") != "BASE_TABLE" or not _plain(
             ref, "type", "alias", "schema_name", "table_name", "catalog_name", "qualified_name"
         ):
             return None
-        path = ref["qualified_name"]["path"]
+        return [p.lower() for p in ref["qualified_name"]["path"]]
+
+    # Only the statement's own WITH is read; its CTEs are either `select * from db.schema.table`
+    # (the import CTEs dbt style asks for) or the assembly itself.
+    top = tree["statements"][0]["node"]
+    ctes: dict[str, dict] = {}
+    for entry in (top.get("cte_map") or {}).get("map", []):
+        name = entry["key"].lower()
+        body = entry["value"].get("query_node") or {}
+        if name in ctes or not _plain(entry["value"], "query_node", "materialized"):
+            return None  # a repeated name, or column aliases that rename the table's columns
+        ctes[name] = body
+    top = {**top, "cte_map": None}
+
+    def table(ref: dict) -> tuple[str, str] | None:
+        """(alias, relation) of a FROM item: a qualified table, or a CTE that is `select * from` one."""
+        path = qualified(ref)
+        if path is None:
+            return None
         alias = (ref.get("alias") or path[-1]).lower()
-        if len(path) == 1 and path[0].lower() in ctes:
-            inner = select_node(ctes[path[0].lower()])
-            if inner is None or not star(inner):
-                return None
-            found = table(inner["from_table"])
-            return None if found is None else (alias, found[1])
-        if len(path) != 3:
+        if len(path) == 1 and path[0] in ctes:
+            inner = select_node(ctes[path[0]])
+            path = qualified(inner["from_table"]) if inner is not None and star(inner) else None
+        if path is None or len(path) != 3:
             return None
         return alias, ".".join(_quote(p) for p in path)
 
-    node = select_node(tree["statements"][0]["node"])
+    node = select_node(top)
     while node is not None and star(node):  # select * from <cte>
-        ref = node["from_table"]
-        if ref.get("type") != "BASE_TABLE" or len(ref["qualified_name"]["path"]) != 1:
-            return None
-        name = ref["qualified_name"]["path"][0].lower()
-        node = (
-            select_node(ctes[name])
-            if name in ctes and _plain(ref, "type", "table_name", "qualified_name")
-            else None
-        )
+        path = qualified(node["from_table"])
+        node = select_node(ctes.pop(path[0])) if path and len(path) == 1 and path[0] in ctes else None
     if node is None:
         return None
 
@@ -405,6 +427,8 @@ def key_join_plan(
         return None
     if joins and any(part_types[i][k] != part_types[0][keys[0]] for i, k in enumerate(keys)):
         return None
+    if joins and part_types[0][keys[0]] not in INTEGER_TYPES:
+        return None  # float keys (NaN = NaN in SQL), collations, nested types: the SQL decides
     plan_columns: list[tuple[int, int, bool, Any]] = []
     out_names: list[str] = []
     for item in node["select_list"]:
@@ -413,8 +437,11 @@ def key_join_plan(
             children = item.get("children", [])
             if len(children) != 2 or children[1].get("class") != "CONSTANT" or not item.get("alias"):
                 return None
-            literal = (children[1].get("literal") or {}).get("text") or ""
-            if not re.fullmatch(r"-?\d+(\.\d*)?", literal):
+            constant = children[1].get("literal") or {}
+            literal = constant.get("text") or ""
+            if constant.get("kind") not in ("INTEGER", "NUMERIC") or not re.fullmatch(
+                r"-?\d+(\.\d*)?", literal
+            ):
                 return None  # only numeric constants (the zero of counts and sums)
             ref, coalesced = children[0], True
         if ref.get("class") != "COLUMN_REF" or len(ref.get("column_names", [])) != 2:
@@ -426,9 +453,14 @@ def key_join_plan(
         pos = names[part].index(column)
         fill, out_type = None, part_types[part][pos]
         if coalesced:  # DuckDB itself says what coalesce(NULL, constant) is, value and type
-            fill, out_type = con.execute(
-                f"select v, typeof(v) from (select coalesce(null::{out_type}, {literal}) as v)"
-            ).fetchone()
+            try:
+                fill, coalesced_type = con.execute(
+                    f"select v, typeof(v) from (select coalesce(null::{out_type}, {literal}) as v)"
+                ).fetchone()
+            except duckdb.Error:
+                return None
+            if coalesced_type != out_type:
+                return None  # the column's own values would change type too (INTEGER -> DECIMAL)
         plan_columns.append((part, pos, coalesced, fill))
         out_names.append((item.get("alias") or column).lower())
         if out_type != types[len(out_names) - 1]:

@@ -203,6 +203,16 @@ def test_key_join_mart_is_assembled_from_its_tables_exactly_as_its_sql(target: P
             'agg as (select * from "build"."intermediate"."int_bureau")',
             'agg(bureau_count, sk_id_curr, bureau_sum) as (select * from "build"."intermediate"."int_bureau")',
         ),
+        ("select * from joined", "select * from joined group by all"),  # collapses repeated rows
+        ("coalesce(agg.bureau_count, 0)", "coalesce(agg.bureau_count, 0.5)"),  # BIGINT -> DECIMAL
+        (  # a nested WITH: its CTE is out of scope for the assembly's names
+            'stg as (select * from "build"."staging"."stg")',
+            'stg as (with agg2 as (select 1) select * from "build"."staging"."stg")',
+        ),
+        (  # an import CTE of an import CTE
+            'agg as (select * from "build"."intermediate"."int_bureau")',
+            'imp as (select * from "build"."intermediate"."int_bureau"), agg as (select * from imp)',
+        ),
     ],
     ids=[
         "inner join",
@@ -213,6 +223,10 @@ def test_key_join_mart_is_assembled_from_its_tables_exactly_as_its_sql(target: P
         "expression",
         "filtered part",
         "renamed columns",
+        "group by all",
+        "coalesce that changes the type",
+        "nested with",
+        "cte of a cte",
     ],
 )
 def test_other_mart_shapes_run_the_mart_sql(target: Path, change: tuple[str, str]) -> None:
@@ -249,3 +263,22 @@ def test_a_feature_table_with_rows_on_empty_input_is_still_read(target: Path) ->
     assert rows == sorted(engine.compute({"application_test": apps}, via_mart=True))
     assert [r[-1] for r in rows] == [None, 0]  # the global count over no bureau rows is 0, not NULL
     engine.close()
+
+
+@pytest.mark.parametrize("key_type", ["double", "varchar collate nocase", "integer[]"])
+def test_only_integer_keys_are_assembled(key_type: str) -> None:
+    """NaN = NaN and collations match in SQL, not in a Python dict: such keys run the SQL."""
+    con = duckdb.connect()
+    con.execute(f"create table t1 (k {key_type}, x integer)")
+    con.execute(f"create table t2 (k {key_type}, y integer)")
+    sql = (
+        'with a as (select * from "memory"."main"."t1"), b as (select * from "memory"."main"."t2") '
+        "select a.k, a.x, b.y from a left join b on a.k = b.k"
+    )
+    types = [r[1] for r in con.execute(f"describe {sql}").fetchall()]
+    assert feature_sql.key_join_plan(con, sql, ["k", "x", "y"], types) is None
+    integer_sql = sql.replace("t1", "t3").replace("t2", "t4")
+    con.execute("create table t3 (k bigint, x integer)")
+    con.execute("create table t4 (k bigint, y integer)")
+    types = [r[1] for r in con.execute(f"describe {integer_sql}").fetchall()]
+    assert feature_sql.key_join_plan(con, integer_sql, ["k", "x", "y"], types) is not None

@@ -161,6 +161,22 @@ class Serving:
             except Exception as exc:  # noqa: BLE001 - look-ups still work; POST says why it cannot
                 log.exception("feature SQL engine could not be built")
                 self.engine_error = f"the shipped feature SQL could not be instantiated: {exc}"
+        if self.realtime is not None:
+            self._warm_up(engine_workers)
+
+    def _warm_up(self, connections: int) -> None:
+        """Score the OpenAPI example once per engine connection before serving: the first run of
+        each prepared statement and of the model costs about 25 ms more than the next ones."""
+        from api.schemas import EXAMPLE_REQUEST, ScoreRequest
+        from api.services.scoring import build_job, score_vectors
+
+        try:
+            request = ScoreRequest.model_validate(EXAMPLE_REQUEST)
+            jobs = [build_job(request, ["body"], 10_000) for _ in range(max(1, connections))]
+            rows = [self.realtime.submit(job).result(timeout=60) for job in jobs]  # type: ignore[union-attr]
+            score_vectors(self, self.model_vector(rows[0])[0][None, :], [None], "decision", "warm-up", 10)
+        except Exception:  # noqa: BLE001 - a cold first request is slower, not wrong
+            log.exception("warm-up failed")
 
     @property
     def key(self) -> tuple:

@@ -495,8 +495,9 @@ class FeatureEngine:
     start-up, and a computation only EXECUTEs them (the plans stay valid: computations change
     rows, never the catalog). `optimize=False` (the default) also disables the optimizer: its
     rewrites only pay off on large data, and with it on DuckDB re-plans prepared statements on
-    every EXECUTE (measured: 90 ms per typical application prepared and unoptimized, 230 ms
-    re-planned unoptimized, 280 ms prepared and optimized).
+    every EXECUTE (measured with the mart's own SQL: 90 ms per typical application prepared and
+    unoptimized, 230 ms re-planned unoptimized, 280 ms prepared and optimized; with the key-join
+    assembly, 50 ms against 184 ms).
     """
 
     def __init__(self, artefact: FeatureSql, connections: int = 2, optimize: bool = False) -> None:
@@ -576,19 +577,17 @@ class FeatureEngine:
         unknown = [name for name in tables if name not in self._relations]
         if unknown:
             raise KeyError(f"not raw tables of the feature SQL: {', '.join(unknown)}")
+        present = {name for name, rows in tables.items() if rows is not None and rows.num_rows}
         with self._cursor() as cur:
             cur.execute("begin transaction")
             try:
-                for name, rows in tables.items():
-                    if rows is None or rows.num_rows == 0:
-                        continue
-                    cur.register("__incoming", rows)
+                for name in present:
+                    cur.register("__incoming", tables[name])
                     try:
                         cur.execute(f"insert into {self._relations[name]} select * from __incoming")
                     finally:
                         cur.unregister("__incoming")
                 if self.plan is not None and not via_mart:
-                    present = {name for name, rows in tables.items() if rows is not None and rows.num_rows}
                     parts = [
                         []
                         if reads is not None and not reads & present

@@ -36,6 +36,11 @@ class TrainSettings(BaseSettings):
     max_rounds: int = 2_000
     early_stopping_rounds: int = 50
     learning_rate: float = 0.05
+    # Applicants without any history are scored by a blend, in log-odds, of the main booster and a
+    # booster of their application columns alone (models.THIN_PARAMS), with this weight on the
+    # latter; chosen on the real sample (benchmarks.real_sample --study; see models.py).
+    thin_booster: bool = True
+    thin_weight: float = 0.5
     threads: int = 2
     # Business cost of the two errors (a refused good client costs 1 by convention).
     cost_fn: float = 10.0

@@ -11,7 +11,14 @@ the batch scorer (training/) and the API (api/) run the same code without import
     result = core.score(ids, X)                        # probabilities, grades, decisions, SHAP, reasons
 
 The bundle folder (artifact ``bundle``) holds ``booster.txt`` (LightGBM text model) and
-``model.json`` (feature list, calibrator, threshold, review band, grades, reason codes).
+``model.json`` (feature list, calibrator, threshold, review band, grades, reason codes); with a
+thin-file booster also ``booster_thin.txt`` and ``model.json["thin"]``.
+
+Applicants with no history (every history table empty: `no_history`) are scored by a blend of the
+main booster and a booster of their application alone, in log-odds, before the one calibrator:
+``raw = (1 - w) * main + w * thin``. Their SHAP values are the same blend of the two boosters'
+contributions (the thin booster's laid out in the main feature order), so they still add up to
+the log-odds that are calibrated.
 """
 
 from __future__ import annotations
@@ -31,6 +38,19 @@ except ImportError:  # pragma: no cover
 
 BIAS = "__bias__"
 OTHERS = "__others__"
+# One count per history table of the mart (bureau_balance rows belong to bureau credits): an
+# applicant is without history when each is missing or zero.
+HISTORY_COUNTS = ("bureau_count", "prev_count", "pos_count", "inst_count", "cc_count")
+
+
+def no_history(X: np.ndarray, features: list[str], counts: tuple[str, ...] = HISTORY_COUNTS) -> np.ndarray:
+    """Rows whose every history table is empty (count missing or 0); counts absent from `features`
+    are ignored (no count at all: every row is without history)."""
+    cols = [features.index(c) for c in counts if c in features]
+    if not cols:
+        return np.ones(len(X), dtype=bool)
+    block = np.asarray(X)[:, cols]
+    return np.all(np.isnan(block) | (block == 0), axis=1)
 
 
 class FeatureMismatchError(ValueError):
@@ -75,6 +95,14 @@ class CreditDefaultModel(PythonModel):
         self.review_high: float = float(self.meta["review_high"])
         self.grade_bounds: list[float] = [float(b) for b in self.meta["grade_bounds"]]
         self.reason_codes: dict[str, dict] = self.meta["reason_codes"]
+        self.thin = None  # (booster, weight, columns of the main matrix, route counts)
+        thin = self.meta.get("thin")
+        if thin:
+            thin_booster = lgb.Booster(model_file=str(folder / "booster_thin.txt"))
+            if thin_booster.feature_name() != list(thin["features"]):
+                raise FeatureMismatchError("booster_thin.txt and model.json disagree on the thin features")
+            cols = np.array([self.features.index(f) for f in thin["features"]], dtype=np.int64)
+            self.thin = (thin_booster, float(thin["weight"]), cols, tuple(thin["route_counts"]))
         facts = [self.reason_codes[f]["fact"] for f in self.features]
         fact_ids = {fact: i for i, fact in enumerate(dict.fromkeys(facts))}
         self._fact_of = np.array([fact_ids[f] for f in facts])
@@ -113,8 +141,20 @@ class CreditDefaultModel(PythonModel):
         return frame[self.features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)
 
     # --- scores ----------------------------------------------------------------------------------
+    def thin_rows(self, X: np.ndarray) -> np.ndarray:
+        """Rows scored with the thin-file blend (none without a thin booster)."""
+        if self.thin is None:
+            return np.zeros(len(X), dtype=bool)
+        return no_history(X, self.features, self.thin[3])
+
     def raw_score(self, X: np.ndarray) -> np.ndarray:
-        return self.booster.predict(X, raw_score=True, num_threads=0)
+        raw = self.booster.predict(X, raw_score=True, num_threads=0)
+        rows = self.thin_rows(X)
+        if rows.any():
+            booster, w, cols, _ = self.thin
+            thin = booster.predict(X[rows][:, cols], raw_score=True, num_threads=0)
+            raw[rows] = (1.0 - w) * raw[rows] + w * thin
+        return raw
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
@@ -140,8 +180,18 @@ class CreditDefaultModel(PythonModel):
 
     # --- explanations ----------------------------------------------------------------------------
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        """SHAP values of the booster's log-odds (LightGBM pred_contrib): n x (features + bias)."""
-        return self.booster.predict(X, pred_contrib=True, num_threads=0)
+        """SHAP values of the log-odds (LightGBM pred_contrib): n x (features + bias).
+
+        Rows without history get the blend of both boosters' values (the thin booster's features
+        are columns of the main matrix), which adds up to the blended log-odds.
+        """
+        contrib = self.booster.predict(X, pred_contrib=True, num_threads=0)
+        rows = self.thin_rows(X)
+        if rows.any():
+            booster, w, cols, _ = self.thin
+            thin = booster.predict(X[rows][:, cols], pred_contrib=True, num_threads=0)
+            contrib[rows] = blend_contributions(contrib[rows], thin, cols, w)
+        return contrib
 
     def top_shap(self, ids: np.ndarray, X: np.ndarray, contrib: np.ndarray, top_k: int) -> pd.DataFrame:
         """Long format: the top_k |SHAP| features per row, then the bias and the sum of the others."""
@@ -264,6 +314,15 @@ class CreditDefaultModel(PythonModel):
         reasons = self.reasons(ids, X, contrib, per_direction) if explain else pd.DataFrame()
         abs_sum = np.abs(contrib[:, :-1]).sum(axis=0) if explain else None
         return ScoreResult(ids, raw, p, self.grade(p), self.decide(p), shap, reasons, abs_sum)
+
+
+def blend_contributions(main: np.ndarray, thin: np.ndarray, cols: np.ndarray, w: float) -> np.ndarray:
+    """(1 - w) * main + w * thin, the thin booster's SHAP values (its features are the main matrix's
+    columns `cols`, its bias last) laid out in the main order: the rows still add up to the blend."""
+    out = (1.0 - w) * main
+    out[:, cols] += w * thin[:, :-1]
+    out[:, -1] += w * thin[:, -1]
+    return out
 
 
 # --- reason texts ------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training import models
-from training.calibration import choose_calibration
+from training import champion, models
 from training.config import TrainSettings
-from training.metrics import ThresholdChoice, choose_threshold, classification_metrics, cost_curve
+from training.credit_model import no_history
+from training.metrics import ThresholdChoice, classification_metrics, cost_curve
 
 log = logging.getLogger(__name__)
 
@@ -173,41 +173,33 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
 
         # Champion: K-fold on every development row -> OOF log-odds -> calibrator -> threshold ----
         n_folds = cfg.champion_folds(len(y_dev))
+        thin_params = {**models.THIN_PARAMS, "learning_rate": cfg.learning_rate, "num_threads": cfg.threads}
+        thin_weight = cfg.thin_weight if cfg.thin_booster else 0.0
         say(f"champion: {n_folds}-fold LightGBM on {len(y_dev):,} rows (treatment {treatment})")
-        folds = models.stratified_folds(y_dev, n_folds, cfg.seed)
-        cv = models.lgb_cv(
-            X_dev,
-            y_dev,
-            params,
-            folds,
-            treatment,
-            cfg.max_rounds,
-            cfg.early_stopping_rounds,
-            cfg.seed,
-            features,
-            progress=say,
+        fit = champion.fit_champion(
+            X_dev, y_dev, features, cfg, params, treatment, thin_params, thin_weight, n_folds, say=say
         )
-        fold_of = np.empty(len(y_dev), dtype=np.int16)
-        for k, (_, va) in enumerate(folds):
-            fold_of[va] = k
-        n_rounds = max(1, int(round(cv.n_rounds * (1 + 1 / n_folds))))
-        t0 = time.perf_counter()
-        booster = models.fit_booster(X_dev, y_dev, params, n_rounds, treatment, cfg.seed, features)
-        fit_seconds = time.perf_counter() - t0
-        calibrator, oof_p, briers = choose_calibration(cv.oof_raw, y_dev, n_folds, cfg.seed)
-        choice = choose_threshold(
-            y_dev, oof_p, cfg.cost_fn, cfg.cost_fp, cfg.bootstrap, cfg.seed, cfg.review_min_relative_width
+        booster, calibrator, oof_p, briers, choice = (
+            fit.booster,
+            fit.calibrator,
+            fit.oof_p,
+            fit.briers,
+            fit.choice,
         )
-        from training.calibration import apply_calibrator
-
-        hold_raw = booster.predict(X_hold, raw_score=True)
-        hold_p = apply_calibrator(calibrator, hold_raw)
+        fold_of, n_rounds = fit.fold_of, fit.n_rounds
+        hold_raw = fit.raw(X_hold)
+        hold_p = fit.predict(X_hold)
         metrics = candidate_metrics(y_dev, oof_p, y_hold, hold_p, cfg, choice.threshold)
+        no_hist_dev, no_hist_hold = no_history(X_dev, features), no_history(X_hold, features)
         metrics |= {
-            "oof_auc_uncalibrated": float(_auc(y_dev, cv.oof_raw)),
-            "cv_fold_auc_mean": float(np.mean(cv.fold_auc)),
-            "cv_fold_auc_std": float(np.std(cv.fold_auc)),
+            "oof_auc_uncalibrated": float(_auc(y_dev, fit.oof_raw)),
+            "oof_auc_main_booster": float(_auc(y_dev, fit.oof_main_raw)),
+            "cv_fold_auc_mean": float(np.mean(fit.fold_auc)),
+            "cv_fold_auc_std": float(np.std(fit.fold_auc)),
             "n_rounds": n_rounds,
+            "thin_n_rounds": fit.thin_rounds,
+            "thin_weight": fit.thin_weight,
+            "share_no_history_dev": float(no_hist_dev.mean()),
             "champion_n_folds": n_folds,
             "brier_isotonic_cv": briers["isotonic"],
             "brier_sigmoid_cv": briers["sigmoid"],
@@ -220,9 +212,11 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             "review_band_share_oof": float(
                 np.mean((oof_p >= choice.review_low) & (oof_p < choice.review_high))
             ),
-            "seconds_champion_cv": cv.seconds,
-            "seconds_champion_fit": fit_seconds,
+            "seconds_champion_cv": fit.seconds_cv,
+            "seconds_champion_fit": fit.seconds_fit,
         }
+        if 0 < no_hist_hold.sum() and len(np.unique(y_hold[no_hist_hold])) == 2:
+            metrics["holdout_auc_no_history"] = _auc(y_hold[no_hist_hold], hold_p[no_hist_hold])
         grades = grade_table(oof_p, y_dev, cfg.grade_bounds)
 
         # Fairness, on OOF (development) and holdout probabilities together -----------------------
@@ -236,18 +230,16 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         )
         metrics |= fair_summary
 
-        # Explanations: SHAP (pred_contrib) on a holdout sample -----------------------------------
+        # Explanations: SHAP values of the model's log-odds (both boosters where blended), holdout
         rng = np.random.default_rng(cfg.seed)
         sample = np.sort(rng.choice(len(y_hold), size=min(cfg.shap_sample_rows, len(y_hold)), replace=False))
-        contrib = booster.predict(X_hold[sample], pred_contrib=True)
+        contrib = fit.contributions(X_hold[sample])
         mean_abs = np.abs(contrib[:, :-1]).mean(axis=0)
         importance = pd.DataFrame(
             {"feature": features, "mean_abs_shap": mean_abs, "gain": booster.feature_importance("gain")}
         ).sort_values("mean_abs_shap", ascending=False, ignore_index=True)
         importance["rank"] = np.arange(1, len(importance) + 1)
-        metrics["shap_additivity_max_error"] = float(
-            np.max(np.abs(contrib.sum(axis=1) - booster.predict(X_hold[sample], raw_score=True)))
-        )
+        metrics["shap_additivity_max_error"] = float(np.max(np.abs(contrib.sum(axis=1) - hold_raw[sample])))
 
         # Plots and tables -------------------------------------------------------------------------
         art = workdir / "artifacts"
@@ -255,7 +247,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         plots.roc(y_hold, hold_p, art / "plots" / "roc_holdout.png", "ROC (holdout)")
         plots.roc(y_dev, oof_p, art / "plots" / "roc_oof.png", "ROC (out-of-fold)")
         plots.pr(y_hold, hold_p, art / "plots" / "pr_holdout.png")
-        plots.calibration(y_dev, oof_p, art / "plots" / "calibration_oof.png", raw_p=sigmoid(cv.oof_raw))
+        plots.calibration(y_dev, oof_p, art / "plots" / "calibration_oof.png", raw_p=sigmoid(fit.oof_raw))
         plots.calibration(y_hold, hold_p, art / "plots" / "calibration_holdout.png", "Reliability (holdout)")
         plots.cost(
             thresholds,
@@ -290,7 +282,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
                 "sample": ["cv"] * len(ids_dev) + ["holdout"] * len(ids_hold),
                 "fold": np.concatenate([fold_of, np.full(len(ids_hold), -1, dtype=np.int16)]),
                 "target": np.concatenate([y_dev, y_hold]).astype(np.int8),
-                "raw_score": np.concatenate([cv.oof_raw, hold_raw]),
+                "raw_score": np.concatenate([fit.oof_raw, hold_raw]),
                 "probability": np.concatenate([oof_p, hold_p]),
             }
         )
@@ -303,6 +295,8 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         bundle = workdir / "bundle"
         bundle.mkdir()
         booster.save_model(str(bundle / "booster.txt"))
+        if fit.thin_booster is not None:
+            fit.thin_booster.save_model(str(bundle / "booster_thin.txt"))
         meta = {
             "name": cfg.register_name,
             "features": features,
@@ -318,6 +312,8 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             "params": params,
             "treatment": treatment,
             "n_rounds": n_rounds,
+            "thin": fit.thin_meta(),
+            "thin_params": thin_params if fit.thin_booster is not None else None,
             "data_digest": digest,
             "train_run_id": parent.info.run_id,
             "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -337,6 +333,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         core = CreditDefaultModel.from_bundle(bundle)  # the exact object the registry will serve
         example = pd.DataFrame(X_hold[:2].astype(np.float64), columns=features)
         parity = float(np.max(np.abs(core.predict(None, example)["probability"].to_numpy() - hold_p[:2])))
+        parity = max(parity, float(np.max(np.abs(core.raw_score(X_hold) - hold_raw))))
         if parity > 1e-9:
             raise RuntimeError(f"the bundled model disagrees with the trained one by {parity}")
         signature = ModelSignature(
@@ -617,6 +614,14 @@ def model_card(
         f"- One LightGBM booster ({meta['n_rounds']} rounds, imbalance treatment `{meta['treatment']}`), "
         f"calibrated with `{meta['calibrator']['method']}` on its out-of-fold log-odds (chosen by CV Brier).",
         f"- Parameters: `{json.dumps({k: v for k, v in meta['params'].items() if k not in ('verbosity', 'metric')})}`",
+        (
+            f"- Applicants without any history ({metrics.get('share_no_history_dev', 0):.1%} of development rows): "
+            f"log-odds blended {1 - meta['thin']['weight']:g} main / {meta['thin']['weight']:g} thin-file booster "
+            f"({len(meta['thin']['features'])} application columns, {meta['thin']['n_rounds']} rounds) before the "
+            "calibrator; their SHAP values are the same blend."
+            if meta.get("thin")
+            else "- No thin-file booster: applicants without history are scored by the main booster."
+        ),
         f"- Cost: false negative {cfg.cost_fn:g}, false positive {cfg.cost_fp:g}. Threshold {choice.threshold:.4f} "
         f"(bootstrap 95% CI {choice.ci_low:.4f}-{choice.ci_high:.4f}; theory 1/(1+FN/FP) = {choice.theoretical:.4f}). "
         f"Review band [{choice.review_low:.4f}, {choice.review_high:.4f}) "

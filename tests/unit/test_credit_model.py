@@ -124,3 +124,82 @@ def test_score_frame_is_what_the_batch_computes(model):
     np.testing.assert_allclose(result.probability, direct.probability, atol=1e-12)
     pd.testing.assert_frame_equal(result.reasons, direct.reasons)
     assert set(result.shap["sk_id_curr"]) == set(range(7, 57))
+
+
+# --- the thin-file booster ------------------------------------------------------------------------
+THIN_FEATURES = ["app_ext_source_1", "app_ext_source_2", "app_ext_source_3", "app_credit_to_income_ratio"]
+COUNTS = ["bureau_count", "prev_count", "pos_count", "inst_count", "cc_count"]
+
+
+@pytest.fixture(scope="module")
+def blended(tmp_path_factory) -> tuple[CreditDefaultModel, np.ndarray, np.ndarray]:
+    """A main booster over application + history features and a thin booster over the first four;
+    half of the rows have no history (every count 0 or missing)."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    features = THIN_FEATURES + COUNTS + ["bureau_days_credit_overdue_max"]
+    X = rng.normal(size=(n, len(features))).astype(np.float32)
+    X[:, 4:9] = rng.integers(1, 5, size=(n, 5))
+    thin = rng.random(n) < 0.5
+    X[thin, 4:9] = np.where(rng.random((thin.sum(), 5)) < 0.5, 0.0, np.nan)
+    X[thin, 9] = np.nan
+    logit = -2.5 - X[:, 0] - X[:, 1] + np.nan_to_num(X[:, 9])
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    params = {"objective": "binary", "num_leaves": 7, "verbosity": -1, "seed": 0}
+    folder = tmp_path_factory.mktemp("bundle_thin")
+    lgb.train(params, lgb.Dataset(X, y, feature_name=features), 40).save_model(str(folder / "booster.txt"))
+    lgb.train(params, lgb.Dataset(X[:, :4], y, feature_name=THIN_FEATURES), 30).save_model(
+        str(folder / "booster_thin.txt")
+    )
+    meta = {
+        "name": "credit_default",
+        "features": features,
+        "calibrator": {"method": "sigmoid", "a": 1.0, "b": 0.0},
+        "threshold": 0.09,
+        "review_low": 0.07,
+        "review_high": 0.12,
+        "grade_bounds": [0.02, 0.04, 0.07, 0.10, 0.15, 0.25],
+        "reason_codes": reason_codes.build(features, path=Path("/nonexistent")),
+        "thin": {"features": THIN_FEATURES, "weight": 0.7, "route_counts": COUNTS},
+    }
+    (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    return CreditDefaultModel.from_bundle(folder), X, thin
+
+
+def test_rows_without_history_are_blended_in_log_odds(blended):
+    from training.credit_model import no_history
+
+    core, X, thin = blended
+    np.testing.assert_array_equal(no_history(X, core.features), thin)
+    main = core.booster.predict(X, raw_score=True)
+    alone = core.thin[0].predict(X[:, :4], raw_score=True)
+    raw = core.raw_score(X)
+    np.testing.assert_allclose(raw[~thin], main[~thin], atol=1e-12)  # thick rows: the main booster
+    np.testing.assert_allclose(raw[thin], 0.3 * main[thin] + 0.7 * alone[thin], atol=1e-9)
+
+
+def test_shap_adds_up_on_thin_and_thick_rows(blended):
+    core, X, thin = blended
+    contrib = core.contributions(X)
+    assert contrib.shape == (len(X), len(core.features) + 1)
+    np.testing.assert_allclose(contrib.sum(axis=1), core.raw_score(X), atol=1e-6)
+    # a history feature carries no thin-booster value: its SHAP is the main booster's, scaled
+    main = core.booster.predict(X[thin], pred_contrib=True)
+    np.testing.assert_allclose(contrib[thin, 9], 0.3 * main[:, 9], atol=1e-9)
+    result = core.score(np.arange(len(X)), X, top_k=3)
+    total = result.shap.groupby("sk_id_curr")["shap_value"].sum().sort_index().to_numpy()
+    np.testing.assert_allclose(total, result.raw, atol=1e-6)
+    np.testing.assert_allclose(result.probability, 1 / (1 + np.exp(-core.raw_score(X))), atol=1e-12)
+
+
+def test_thin_booster_feature_list_is_checked(blended, tmp_path):
+    core, _, _ = blended
+    folder = tmp_path / "bundle"
+    meta = dict(core.meta)
+    meta["thin"] = {**meta["thin"], "features": list(reversed(THIN_FEATURES))}
+    folder.mkdir()
+    core.booster.save_model(str(folder / "booster.txt"))
+    core.thin[0].save_model(str(folder / "booster_thin.txt"))
+    (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(FeatureMismatchError, match="thin"):
+        CreditDefaultModel.from_bundle(folder)

@@ -65,6 +65,7 @@ class ReportContext:
     reports_dir: Path
     workdir: Path
     screenshots: dict[str, Path] = field(default_factory=dict)
+    real_sample: dict = field(default_factory=dict)  # reports/bench_real_sample.json ({} if never run)
 
     @property
     def studies_ran(self) -> bool:
@@ -170,4 +171,15 @@ def gather(register_name: str = "credit_default", experiment: str = "credit_defa
         reports_dir=env.reports_dir,
         workdir=workdir,
         screenshots=screenshots,
+        real_sample=read_real_sample(env.reports_dir),
     )
+
+
+def read_real_sample(reports_dir: Path) -> dict:
+    """The real-data benchmark's summary (`python -m benchmarks.real_sample`), {} when absent or unreadable."""
+    path = reports_dir / "bench_real_sample.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {"meta": data["meta"], "summary": data["summary"]}
+    except (OSError, ValueError, KeyError):
+        return {}

@@ -214,7 +214,38 @@ def view(c: ReportContext) -> dict:
         "reasons": _records(reasons),
         "treatment_fr": TREATMENT_FR.get(treatment, treatment),
         "drift": drift_view(c),
+        "real": real_sample_view(c),
     }
+
+
+REAL_ROWS_FR = {
+    "all": "Tous les demandeurs",
+    "unknown": "Historique non échantillonné",
+    "thin_file_simulation": "Historique retiré (simulation)",
+}
+
+
+def real_sample_view(c: ReportContext) -> dict:
+    """The real-data benchmark's AUC rows for the note ({} when it was not run)."""
+    if not c.real_sample:
+        return {}
+    s = c.real_sample["summary"]
+    rows = []
+    for key, label in REAL_ROWS_FR.items():
+        if key in s:
+            auc = s[key]["auc"]
+            diff, low, high = auc["difference"]
+            rows.append(
+                {
+                    "label": label,
+                    "champion": auc["champion"][0],
+                    "baseline": auc["baseline"][0],
+                    "diff": diff,
+                    "low": low,
+                    "high": high,
+                }
+            )
+    return {"meta": c.real_sample["meta"], "rows": rows}
 
 
 def render_html(c: ReportContext, compact: bool = False) -> str:

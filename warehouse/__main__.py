@@ -1,4 +1,4 @@
-"""`python -m warehouse <command>`: generate, realism, fit-synth, build-schema, load, validate, publish, summary."""
+"""`python -m warehouse <command>`: generate, scale, realism, fit-synth, build-schema, load, validate, publish, summary."""
 
 from __future__ import annotations
 
@@ -37,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     bsc = sub.add_parser("build-schema", help="(maintainers) derive kaggle_schema.yaml")
     bsc.add_argument("--real", type=Path, required=True)
 
+    sca = sub.add_parser("scale", help="real-shaped files of any size, resampled from a real data set")
+    sca.add_argument("--source", type=Path, required=True, help="the real files (coverage.csv optional)")
+    sca.add_argument("--applicants", type=int, required=True)
+    sca.add_argument("--seed", type=int, default=42)
+    sca.add_argument("--out", type=Path, required=True)
+    sca.add_argument(
+        "--train-share",
+        type=float,
+        default=None,
+        help="share of application_train rows (default: the source's)",
+    )
+    sca.add_argument("--format", choices=["csv", "parquet"], default="csv")
+
     load = sub.add_parser("load", help="load the eight Kaggle files into the raw schema")
     load.add_argument("--source", type=Path, default=None, help="default: $CREDIT_HOME/data/synthetic")
 
@@ -68,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                 progress=not args.no_progress,
             )
             print(f"wrote synthetic data to {out}")
+        elif args.command == "scale":
+            from warehouse.scale import scale
+
+            report = scale(args.source, args.applicants, args.seed, args.out, args.train_share, args.format)
+            print(report.summary())
         elif args.command == "realism":
             from warehouse.synth.realism import realism
 

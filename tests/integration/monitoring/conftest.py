@@ -91,7 +91,8 @@ def _built(home: Home, drift: str) -> Home:
         "--no-progress",
     )
     home.py("warehouse", "load", "--source", str(data))
-    home.dbt("build", "--quiet")  # feature store, and the monitoring marts over empty scoring tables
+    home.dbt("build", "--quiet")  # the default selector: the feature store only
+    home.dbt("build", "--quiet", "--select", "tag:serving")  # monitoring marts over empty scoring tables
     return home
 
 

@@ -61,7 +61,7 @@ generate: $(STAMP) ## write synthetic Kaggle files (APPLICANTS, SEED)
 load: $(STAMP) ## load SOURCE into the raw schema (all or nothing)
 	$(PY) -m warehouse load --source $(SOURCE)
 
-dbt: $(STAMP) ## dbt build (feature store)
+dbt: $(STAMP) ## dbt build of the feature store (default selector: all but tag:serving)
 	$(VENV)/bin/dbt build
 
 train: $(STAMP) ## train, evaluate, register credit_default (moves @champion only if it wins)

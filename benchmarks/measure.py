@@ -64,3 +64,33 @@ def generate_command(applicants: int, out: Path, seed: int = 42) -> list[str]:
         sys.executable, "-m", "warehouse", "generate",
         "--applicants", str(applicants), "--seed", str(seed), "--out", str(out), "--no-progress",
     ]  # fmt: skip
+
+
+KAGGLE_TRAIN_SHARE = 307_511 / 356_255  # application_train's share of the Kaggle applicants
+DATA_KINDS = ("generator", "real")
+
+
+def real_sample_dir() -> Path:
+    """The real Home Credit sample (CREDIT_REAL_SAMPLE_DIR, default ../shared/data/homecredit-sample)."""
+    from warehouse.config import REPO_ROOT
+
+    return Path(
+        os.environ.get("CREDIT_REAL_SAMPLE_DIR", REPO_ROOT.parent / "shared" / "data" / "homecredit-sample")
+    )
+
+
+def data_command(kind: str, applicants: int, out: Path, seed: int = 42) -> list[str] | None:
+    """How a benchmark makes its full-scale files: the generator, or `warehouse scale` of the real
+    sample (real-shaped: real applicants with their real history rows under new keys, Kaggle's
+    train/test split). None when the real sample is absent (the benchmark then skips that data set)."""
+    if kind == "generator":
+        return generate_command(applicants, out, seed)
+    if kind != "real":
+        raise ValueError(f"unknown data set {kind!r}: one of {DATA_KINDS}")
+    source = real_sample_dir()
+    if not (source / "application_train.csv").exists():
+        return None
+    return [
+        sys.executable, "-m", "warehouse", "scale", "--source", str(source), "--applicants", str(applicants),
+        "--seed", str(seed), "--out", str(out), "--train-share", f"{KAGGLE_TRAIN_SHARE:.6f}",
+    ]  # fmt: skip

@@ -214,6 +214,37 @@ def test_every_applicant_scored_once_and_shap_adds_up(home):
     assert gap.loc[0, "min_rows"] == 20 + 2  # top 20 + bias + others
 
 
+def test_rows_without_history_are_blended_and_their_shap_adds_up(home):
+    """The thin-file booster scores applicants without any history (blend in log-odds), and the
+    stored SHAP values add up to the stored log-odds on rows with and without history."""
+    import mlflow
+
+    from training.credit_model import no_history
+
+    core = mlflow.pyfunc.load_model("models:/credit_default@champion").unwrap_python_model()
+    assert core.thin is not None and core.meta["thin"]["weight"] == 0.5
+    features = _features(home)
+    X = core.matrix(features)
+    thin = no_history(X, core.features)
+    assert 0 < thin.sum() < len(thin)  # the generator makes a few applicants with no history at all
+    booster, w, cols, _ = core.thin
+    expected = (1 - w) * core.booster.predict(X[thin], raw_score=True) + w * booster.predict(
+        X[thin][:, cols], raw_score=True
+    )
+    np.testing.assert_allclose(core.raw_score(X[thin]), expected, atol=1e-9)
+    gap = _query(
+        home / "warehouse" / "build.duckdb",
+        """
+        select s.sk_id_curr, s.raw_score - sum(v.shap_value) as gap
+        from scoring.scores as s join scoring.shap_values as v using (run_id, sk_id_curr)
+        group by s.sk_id_curr, s.raw_score
+        """,
+    ).set_index("sk_id_curr")["gap"]
+    ids = features["sk_id_curr"].to_numpy()
+    assert np.abs(gap.loc[ids[thin]]).max() < 1e-6
+    assert np.abs(gap.loc[ids[~thin]]).max() < 1e-6
+
+
 def test_scoring_run_row_counts_and_timings(home):
     wh = home / "warehouse" / "build.duckdb"
     # the fixture's run (later tests add runs of their own)

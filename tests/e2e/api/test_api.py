@@ -189,6 +189,11 @@ def test_new_application_without_id_or_history(server: Server) -> None:
         full = client.post("/v1/score", json=EXAMPLE_REQUEST).json()
         assert 0.0 < full["probability"] < 1.0 and full["reasons"]
         assert all(r["text_en"] and r["text_fr"] for r in full["reasons"])
+        # SHAP values add up to the log-odds, with no history (the thin-file blend) and with one
+        for body in (response.json(), full):
+            total = sum(v["shap_value"] for v in body["top_shap"]) + body["shap_bias"] + body["shap_others"]
+            assert abs(total - body["raw_score"]) < 1e-6
+        assert full["raw_score"] != response.json()["raw_score"]
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,23 @@ def test_contract_yaml_is_what_the_macros_print(feature_home: Path) -> None:
     assert printed.strip() == committed.strip(), "run `make contract`: the contract YAML is stale"
 
 
+def test_default_build_is_the_feature_store_only(feature_home: Path) -> None:
+    """A plain `dbt build` (selectors.yml's default) leaves the serving and monitoring marts, which
+    read the scoring outputs, to the pipeline's step 5 (`--select tag:serving`)."""
+    con = duckdb.connect(str(_warehouse(feature_home)), read_only=True)
+    try:
+        relations = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() union all select view_name from duckdb_views()"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert {"feat_applicant_features", "feat_applicant_labels", "int_bureau_credits_aggregated"} <= relations
+    assert not relations & {"fct_feature_drift_bins", "dim_feature_drift_edges", "fct_scores", "dim_branches"}
+
+
 def test_one_row_per_applicant_including_those_without_history(feature_home: Path) -> None:
     con = duckdb.connect(str(_warehouse(feature_home)), read_only=True)
     try:

@@ -113,7 +113,7 @@ def prepare(home: Path, say, reuse: bool = False) -> RealData:
         z = np.load(cache, allow_pickle=True)
         say(f"reusing {cache}")
         return RealData(
-            z["ids"], z["y"], z["X"], list(z["features"]), z["segment"], z["X_thin"], z["covered"]
+            z["ids"], z["y"], z["X"], [str(f) for f in z["features"]], z["segment"], z["X_thin"], z["covered"]
         )
     say(f"loading {src} into {wh}")
     load(src, wh)
@@ -262,7 +262,10 @@ def run_study(data: RealData, cfg, folds_outer: int, inner_folds: int, weights, 
     from training.credit_model import no_history
 
     X, Xt, y, F = data.X, data.X_thin, data.y, data.features
-    app = np.array([i for i, f in enumerate(F) if f.startswith("app_")])
+    from training.champion import thin_features
+
+    app_names = set(thin_features(F))
+    app = np.array([i for i, f in enumerate(F) if f in app_names])
     nohist = no_history(X, F)
     main_c, thin_c = study_candidates(cfg.learning_rate, cfg.threads)
     outer = models.stratified_folds(y, folds_outer, cfg.seed + 1000)
@@ -367,7 +370,8 @@ def run_benchmark(data: RealData, cfg, repeats: int, n_folds: int, say) -> dict:
     from training import champion, models
 
     X, Xt, y, F = data.X, data.X_thin, data.y, data.features
-    app = [i for i, f in enumerate(F) if f.startswith("app_")]
+    app_names = set(champion.thin_features(F))  # the baseline's columns: the application's own
+    app = [i for i, f in enumerate(F) if f in app_names]
     params = {**models.BASE_PARAMS, "learning_rate": cfg.learning_rate, "num_threads": cfg.threads}
     thin_params = {**models.THIN_PARAMS, "learning_rate": cfg.learning_rate, "num_threads": cfg.threads}
     thin_weight = cfg.thin_weight if cfg.thin_booster else 0.0

@@ -117,7 +117,8 @@ def fit_champion(
         fold_of[va] = k
     oof_raw = cv.oof_raw.copy()
     use_thin = thin_params is not None and thin_weight > 0
-    thin_cols = np.array([i for i, f in enumerate(features) if f.startswith("app_")], dtype=np.int64)
+    thin_names = set(thin_features(features))
+    thin_cols = np.array([i for i, f in enumerate(features) if f in thin_names], dtype=np.int64)
     thin_cv = None
     if use_thin:
         thin_names = [features[i] for i in thin_cols]

@@ -245,22 +245,29 @@ def _write(con, schema, out: Path, fmt: str, derived: list[str], seed: int) -> d
             select {_cols(schema, "installments_payments", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_prev"}, "i")}
             from prev_map m join raw.installments_payments i on i."SK_ID_PREV" = m.old_id
             join donors d on d.new_id = m.new_id and i."SK_ID_CURR" = d.previous_donor"""
-    rows = {}
-    for name, query in queries.items():
-        stem = TABLE_FILES[name]
-        path = out / f"{stem}.{fmt}"
-        tmp = path.with_name(path.name + ".writing")
-        options = "format csv, header true" if fmt == "csv" else "format parquet"
-        con.execute(f"copy ({query}) to '{tmp}' ({options})")
-        tmp.replace(path)
-        (rows[name],) = con.execute(
-            f"select count(*) from read_{'csv' if fmt == 'csv' else 'parquet'}('{path}')"
-        ).fetchone()
-        log.info("scale: %s %s rows", stem, f"{rows[name]:,}")
+    # Every file is written under a temporary name first and renamed into place only once all eight
+    # exist: a failure on the way leaves the folder as it was, never a mix of two data sets.
+    rows, written = {}, []
+    reader = "read_csv" if fmt == "csv" else "read_parquet"
+    options = "format csv, header true" if fmt == "csv" else "format parquet"
+    try:
+        for name, query in queries.items():
+            stem = TABLE_FILES[name]
+            tmp = out / f"{stem}.{fmt}.writing"
+            written.append((tmp, out / f"{stem}.{fmt}"))
+            con.execute(f"copy ({query}) to '{tmp}' ({options})")
+            (rows[name],) = con.execute(f"select count(*) from {reader}('{tmp}')").fetchone()
+            log.info("scale: %s %s rows", stem, f"{rows[name]:,}")
+    except BaseException:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
+        raise
     for other in ("csv", "parquet", "csv.gz"):  # a previous run in another format would shadow these files
         if other != fmt:
             for stem in TABLE_FILES.values():
                 (out / f"{stem}.{other}").unlink(missing_ok=True)
+    for tmp, path in written:
+        tmp.replace(path)
     return rows
 
 

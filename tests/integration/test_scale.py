@@ -116,6 +116,27 @@ def test_histories_come_only_from_complete_applicants_and_installments_are_deriv
     )
 
 
+def test_a_failed_write_leaves_the_previous_files(tiny_dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    from warehouse import scale as scale_module
+
+    out = tmp_path / "scaled"
+    scale(tiny_dataset, 20, 1, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(con, schema, seed):  # the last table's query fails after seven files were written
+        return "select * from no_such_table"
+
+    monkeypatch.setattr(scale_module, "_derived_installments", broken)
+    (tiny_dataset / "coverage.csv").write_text(
+        "SK_ID_CURR,bureau_complete,bureau_balance_complete,credit_card_complete,"
+        "previous_application_complete,POS_CASH_complete\n100001,true,true,true,true,true\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(Exception, match="no_such_table"):
+        scale(tiny_dataset, 30, 2, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_bad_source_names_the_file_and_writes_nothing(tiny_dataset: Path, tmp_path: Path) -> None:
     (tiny_dataset / "bureau.csv").unlink()
     out = tmp_path / "scaled"

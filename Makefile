@@ -133,7 +133,7 @@ test-api-venv: $(STAMP) ## (slow) build a venv from api/requirements.txt alone a
 bench: $(STAMP) jemalloc ## benchmarks at full Kaggle scale; results in reports/
 	$(PY) -m benchmarks.run
 
-bench-real: $(STAMP) ## model quality on the real sample (CREDIT_REAL_SAMPLE_DIR): champion vs application-only model, about 15 min
+bench-real: $(STAMP) ## model quality on the real sample (CREDIT_REAL_SAMPLE_DIR): champion vs application-only model, about 10 min
 	$(PY) -m benchmarks.real_sample
 
 clean: ## remove generated state under CREDIT_HOME

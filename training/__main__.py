@@ -32,10 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from training.config import get_train_settings
     from warehouse.errors import UserError
 
-    cfg = get_train_settings()
+    try:
+        cfg = get_train_settings()
+    except ValidationError as exc:  # a CREDIT_TRAIN_* variable with a wrong value: name it, no traceback
+        for err in exc.errors():
+            name = "CREDIT_TRAIN_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"error: {name}={err.get('input')!r}: {err['msg']}", file=sys.stderr)
+        return 2
     try:
         if getattr(args, "run", None) is not None:
             args.run(args, cfg)

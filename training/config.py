@@ -40,7 +40,7 @@ class TrainSettings(BaseSettings):
     # booster of their application columns alone (models.THIN_PARAMS), with this weight on the
     # latter; chosen on the real sample (benchmarks.real_sample --study; see models.py).
     thin_booster: bool = True
-    thin_weight: float = 0.5
+    thin_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     threads: int = 2
     # Business cost of the two errors (a refused good client costs 1 by convention).
     cost_fn: float = 10.0

@@ -83,3 +83,18 @@ def test_stratified_subsample_keeps_the_default_rate(data):
     idx = models.stratified_subsample(y, 1000, 0)
     assert len(idx) == pytest.approx(1000, abs=2) and np.all(np.diff(idx) > 0)
     assert abs(y[idx].mean() - y.mean()) < 0.005
+
+
+def test_a_wrong_training_variable_is_named_without_a_traceback(monkeypatch, capsys) -> None:
+    from training.__main__ import main
+    from training.config import get_train_settings
+
+    monkeypatch.setenv("CREDIT_TRAIN_THIN_WEIGHT", "1.5")
+    get_train_settings.cache_clear()
+    try:
+        assert main(["train"]) == 2
+    finally:
+        get_train_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "CREDIT_TRAIN_THIN_WEIGHT='1.5'" in err and "less than or equal to 1" in err
+    assert "Traceback" not in err

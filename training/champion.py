@@ -19,7 +19,7 @@ import numpy as np
 from training import models
 from training.calibration import apply_calibrator, choose_calibration
 from training.config import TrainSettings
-from training.credit_model import HISTORY_COUNTS, blend_contributions, no_history
+from training.credit_model import HISTORY_COUNTS, ThinBlend, no_history
 from training.metrics import ThresholdChoice, choose_threshold
 
 
@@ -31,9 +31,7 @@ def thin_features(features: list[str]) -> list[str]:
 @dataclass
 class ChampionFit:
     booster: lgb.Booster
-    thin_booster: lgb.Booster | None
-    thin_weight: float
-    thin_cols: np.ndarray  # columns of the main matrix the thin booster reads
+    thin: ThinBlend | None  # the thin-file booster and its blend, as the registered model applies it
     features: list[str]
     n_folds: int
     n_rounds: int
@@ -49,35 +47,29 @@ class ChampionFit:
     seconds_cv: float
     seconds_fit: float
 
+    @property
+    def thin_weight(self) -> float:
+        return self.thin.weight if self.thin is not None else 0.0
+
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds as the registered model computes them (CreditDefaultModel.raw_score)."""
         raw = self.booster.predict(X, raw_score=True)
-        if self.thin_booster is not None:
-            rows = no_history(X, self.features)
-            if rows.any():
-                thin = self.thin_booster.predict(X[rows][:, self.thin_cols], raw_score=True)
-                raw[rows] = (1 - self.thin_weight) * raw[rows] + self.thin_weight * thin
-        return raw
+        return raw if self.thin is None else self.thin.raw(X, raw)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """SHAP values of `raw` (CreditDefaultModel.contributions)."""
         contrib = self.booster.predict(X, pred_contrib=True)
-        if self.thin_booster is not None:
-            rows = no_history(X, self.features)
-            if rows.any():
-                thin = self.thin_booster.predict(X[rows][:, self.thin_cols], pred_contrib=True)
-                contrib[rows] = blend_contributions(contrib[rows], thin, self.thin_cols, self.thin_weight)
-        return contrib
+        return contrib if self.thin is None else self.thin.contributions(X, contrib)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return apply_calibrator(self.calibrator, self.raw(X))
 
     def thin_meta(self) -> dict | None:
-        if self.thin_booster is None:
+        if self.thin is None:
             return None
         return {
-            "features": [self.features[i] for i in self.thin_cols],
-            "weight": self.thin_weight,
+            "features": [self.features[i] for i in self.thin.cols],
+            "weight": self.thin.weight,
             "route_counts": list(HISTORY_COUNTS),
             "n_rounds": self.thin_rounds,
         }
@@ -117,11 +109,10 @@ def fit_champion(
         fold_of[va] = k
     oof_raw = cv.oof_raw.copy()
     use_thin = thin_params is not None and thin_weight > 0
-    thin_names = set(thin_features(features))
-    thin_cols = np.array([i for i, f in enumerate(features) if f in thin_names], dtype=np.int64)
+    thin_names = thin_features(features)
+    thin_cols = np.array([features.index(f) for f in thin_names], dtype=np.int64)
     thin_cv = None
     if use_thin:
-        thin_names = [features[i] for i in thin_cols]
         thin_cv = models.lgb_cv(
             X[:, thin_cols],
             y,
@@ -144,12 +135,13 @@ def fit_champion(
     t0 = time.perf_counter()
     n_rounds = max(1, int(round(cv.n_rounds * (1 + 1 / n_folds))))
     booster = models.fit_booster(X, y, params, n_rounds, treatment, cfg.seed, features)
-    thin_booster, thin_rounds = None, 0
+    thin, thin_rounds = None, 0
     if use_thin:
         thin_rounds = max(1, int(round(thin_cv.n_rounds * (1 + 1 / n_folds))))
         thin_booster = models.fit_booster(
-            X[:, thin_cols], y, thin_params, thin_rounds, "none", cfg.seed, [features[i] for i in thin_cols]
+            X[:, thin_cols], y, thin_params, thin_rounds, "none", cfg.seed, thin_names
         )
+        thin = ThinBlend.of(thin_booster, thin_weight, features, thin_names)
     seconds_fit = time.perf_counter() - t0
     calibrator, oof_p, briers = choose_calibration(oof_raw, y, n_folds, cfg.seed)
     choice = choose_threshold(
@@ -163,9 +155,7 @@ def fit_champion(
     )
     return ChampionFit(
         booster=booster,
-        thin_booster=thin_booster,
-        thin_weight=thin_weight if use_thin else 0.0,
-        thin_cols=thin_cols,
+        thin=thin,
         features=list(features),
         n_folds=n_folds,
         n_rounds=n_rounds,

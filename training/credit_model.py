@@ -27,6 +27,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,14 +44,57 @@ OTHERS = "__others__"
 HISTORY_COUNTS = ("bureau_count", "prev_count", "pos_count", "inst_count", "cc_count")
 
 
+def history_columns(features: list[str], counts: tuple[str, ...] = HISTORY_COUNTS) -> np.ndarray:
+    """Columns of `features` holding the history counts (those present)."""
+    return np.array([features.index(c) for c in counts if c in features], dtype=np.int64)
+
+
+def no_history_rows(X: np.ndarray, count_cols: np.ndarray) -> np.ndarray:
+    """Rows whose every history count is missing or 0 (no count column at all: every row)."""
+    block = np.asarray(X)[:, count_cols]
+    return np.all(np.isnan(block) | (block == 0), axis=1)
+
+
 def no_history(X: np.ndarray, features: list[str], counts: tuple[str, ...] = HISTORY_COUNTS) -> np.ndarray:
     """Rows whose every history table is empty (count missing or 0); counts absent from `features`
     are ignored (no count at all: every row is without history)."""
-    cols = [features.index(c) for c in counts if c in features]
-    if not cols:
-        return np.ones(len(X), dtype=bool)
-    block = np.asarray(X)[:, cols]
-    return np.all(np.isnan(block) | (block == 0), axis=1)
+    return no_history_rows(X, history_columns(features, counts))
+
+
+class ThinBlend(NamedTuple):
+    """The thin-file booster and its blend into the rows without history: one definition for the
+    registered model and for training (training.champion.ChampionFit)."""
+
+    booster: Any  # lightgbm.Booster over the thin features
+    weight: float  # on the thin booster's log-odds
+    cols: np.ndarray  # the thin features: columns of the main matrix
+    route: np.ndarray  # the history counts: columns of the main matrix
+
+    @classmethod
+    def of(
+        cls, booster: Any, weight: float, features: list[str], thin_features: list[str], counts=HISTORY_COUNTS
+    ):
+        cols = np.array([features.index(f) for f in thin_features], dtype=np.int64)
+        return cls(booster, float(weight), cols, history_columns(features, tuple(counts)))
+
+    def rows(self, X: np.ndarray) -> np.ndarray:
+        return no_history_rows(X, self.route)
+
+    def raw(self, X: np.ndarray, main_raw: np.ndarray) -> np.ndarray:
+        """The main booster's log-odds with the rows without history blended (in place)."""
+        rows = self.rows(X)
+        if rows.any():
+            thin = self.booster.predict(X[rows][:, self.cols], raw_score=True, num_threads=0)
+            main_raw[rows] = (1.0 - self.weight) * main_raw[rows] + self.weight * thin
+        return main_raw
+
+    def contributions(self, X: np.ndarray, main_contrib: np.ndarray) -> np.ndarray:
+        """The main booster's pred_contrib with the rows without history blended (in place)."""
+        rows = self.rows(X)
+        if rows.any():
+            thin = self.booster.predict(X[rows][:, self.cols], pred_contrib=True, num_threads=0)
+            main_contrib[rows] = blend_contributions(main_contrib[rows], thin, self.cols, self.weight)
+        return main_contrib
 
 
 class FeatureMismatchError(ValueError):
@@ -95,14 +139,15 @@ class CreditDefaultModel(PythonModel):
         self.review_high: float = float(self.meta["review_high"])
         self.grade_bounds: list[float] = [float(b) for b in self.meta["grade_bounds"]]
         self.reason_codes: dict[str, dict] = self.meta["reason_codes"]
-        self.thin = None  # (booster, weight, columns of the main matrix, route counts)
+        self.thin: ThinBlend | None = None
         thin = self.meta.get("thin")
         if thin:
             thin_booster = lgb.Booster(model_file=str(folder / "booster_thin.txt"))
             if thin_booster.feature_name() != list(thin["features"]):
                 raise FeatureMismatchError("booster_thin.txt and model.json disagree on the thin features")
-            cols = np.array([self.features.index(f) for f in thin["features"]], dtype=np.int64)
-            self.thin = (thin_booster, float(thin["weight"]), cols, tuple(thin["route_counts"]))
+            self.thin = ThinBlend.of(
+                thin_booster, thin["weight"], self.features, list(thin["features"]), thin["route_counts"]
+            )
         facts = [self.reason_codes[f]["fact"] for f in self.features]
         fact_ids = {fact: i for i, fact in enumerate(dict.fromkeys(facts))}
         self._fact_of = np.array([fact_ids[f] for f in facts])
@@ -145,16 +190,11 @@ class CreditDefaultModel(PythonModel):
         """Rows scored with the thin-file blend (none without a thin booster)."""
         if self.thin is None:
             return np.zeros(len(X), dtype=bool)
-        return no_history(X, self.features, self.thin[3])
+        return self.thin.rows(X)
 
     def raw_score(self, X: np.ndarray) -> np.ndarray:
         raw = self.booster.predict(X, raw_score=True, num_threads=0)
-        rows = self.thin_rows(X)
-        if rows.any():
-            booster, w, cols, _ = self.thin
-            thin = booster.predict(X[rows][:, cols], raw_score=True, num_threads=0)
-            raw[rows] = (1.0 - w) * raw[rows] + w * thin
-        return raw
+        return raw if self.thin is None else self.thin.raw(X, raw)
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
@@ -186,12 +226,7 @@ class CreditDefaultModel(PythonModel):
         are columns of the main matrix), which adds up to the blended log-odds.
         """
         contrib = self.booster.predict(X, pred_contrib=True, num_threads=0)
-        rows = self.thin_rows(X)
-        if rows.any():
-            booster, w, cols, _ = self.thin
-            thin = booster.predict(X[rows][:, cols], pred_contrib=True, num_threads=0)
-            contrib[rows] = blend_contributions(contrib[rows], thin, cols, w)
-        return contrib
+        return contrib if self.thin is None else self.thin.contributions(X, contrib)
 
     def top_shap(self, ids: np.ndarray, X: np.ndarray, contrib: np.ndarray, top_k: int) -> pd.DataFrame:
         """Long format: the top_k |SHAP| features per row, then the bias and the sum of the others."""

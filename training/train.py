@@ -295,8 +295,8 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
         bundle = workdir / "bundle"
         bundle.mkdir()
         booster.save_model(str(bundle / "booster.txt"))
-        if fit.thin_booster is not None:
-            fit.thin_booster.save_model(str(bundle / "booster_thin.txt"))
+        if fit.thin is not None:
+            fit.thin.booster.save_model(str(bundle / "booster_thin.txt"))
         meta = {
             "name": cfg.register_name,
             "features": features,
@@ -313,7 +313,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             "treatment": treatment,
             "n_rounds": n_rounds,
             "thin": fit.thin_meta(),
-            "thin_params": thin_params if fit.thin_booster is not None else None,
+            "thin_params": thin_params if fit.thin is not None else None,
             "data_digest": digest,
             "train_run_id": parent.info.run_id,
             "trained_at": pd.Timestamp.now(tz="UTC").isoformat(),

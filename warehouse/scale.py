@@ -181,22 +181,18 @@ def _cols(schema, name: str, replace: dict[str, str], alias: str) -> str:
 def _write(con, schema, out: Path, fmt: str, derived: list[str], seed: int) -> dict[str, int]:
     """Build the new tables in DuckDB and write them with COPY."""
     # key maps: one new SK_ID_BUREAU / SK_ID_PREV per (new applicant, copied row)
-    con.execute(
-        f"""
-        create table bureau_map as
-        select d.new_id, b."SK_ID_BUREAU" as old_id,
-               {BASE_BUREAU} + row_number() over (order by d.new_id, b."SK_ID_BUREAU") as new_bureau
-        from donors d join raw.bureau b on b."SK_ID_CURR" = d.bureau_donor
-        """
-    )
-    con.execute(
-        f"""
-        create table prev_map as
-        select d.new_id, p."SK_ID_PREV" as old_id,
-               {BASE_PREV} + row_number() over (order by d.new_id, p."SK_ID_PREV") as new_prev
-        from donors d join raw.previous_application p on p."SK_ID_CURR" = d.previous_donor
-        """
-    )
+    for map_name, table, key, donor, base in (
+        ("bureau_map", "bureau", "SK_ID_BUREAU", "bureau_donor", BASE_BUREAU),
+        ("prev_map", "previous_application", "SK_ID_PREV", "previous_donor", BASE_PREV),
+    ):
+        con.execute(
+            f"""
+            create table {map_name} as
+            select d.new_id, t."{key}" as old_id,
+                   {base} + row_number() over (order by d.new_id, t."{key}") as new_key
+            from donors d join raw.{table} t on t."SK_ID_CURR" = d.{donor}
+            """
+        )
     (n_prev,) = con.execute("select count(*) from prev_map").fetchone()
     con.execute(
         """
@@ -208,7 +204,7 @@ def _write(con, schema, out: Path, fmt: str, derived: list[str], seed: int) -> d
     con.execute(
         f"""
         create or replace table card_map as
-        select *, {BASE_PREV} + {n_prev} + row_number() over (order by new_id, old_id) as new_prev from card_map
+        select *, {BASE_PREV} + {n_prev} + row_number() over (order by new_id, old_id) as new_key from card_map
         """
     )
     queries = {
@@ -221,20 +217,20 @@ def _write(con, schema, out: Path, fmt: str, derived: list[str], seed: int) -> d
             from donors d join raw.application_test a on a."SK_ID_CURR" = d.app_donor
             where not d.is_train order by d.new_id""",
         "bureau": f"""
-            select {_cols(schema, "bureau", {"SK_ID_CURR": "m.new_id", "SK_ID_BUREAU": "m.new_bureau"}, "b")}
-            from bureau_map m join raw.bureau b on b."SK_ID_BUREAU" = m.old_id order by m.new_bureau""",
+            select {_cols(schema, "bureau", {"SK_ID_CURR": "m.new_id", "SK_ID_BUREAU": "m.new_key"}, "b")}
+            from bureau_map m join raw.bureau b on b."SK_ID_BUREAU" = m.old_id order by m.new_key""",
         "bureau_balance": f"""
-            select {_cols(schema, "bureau_balance", {"SK_ID_BUREAU": "m.new_bureau"}, "bb")}
+            select {_cols(schema, "bureau_balance", {"SK_ID_BUREAU": "m.new_key"}, "bb")}
             from bureau_map m join raw.bureau_balance bb on bb."SK_ID_BUREAU" = m.old_id""",
         "previous_application": f"""
-            select {_cols(schema, "previous_application", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_prev"}, "p")}
-            from prev_map m join raw.previous_application p on p."SK_ID_PREV" = m.old_id order by m.new_prev""",
+            select {_cols(schema, "previous_application", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_key"}, "p")}
+            from prev_map m join raw.previous_application p on p."SK_ID_PREV" = m.old_id order by m.new_key""",
         "pos_cash_balance": f"""
-            select {_cols(schema, "pos_cash_balance", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_prev"}, "x")}
+            select {_cols(schema, "pos_cash_balance", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_key"}, "x")}
             from prev_map m join raw.pos_cash_balance x on x."SK_ID_PREV" = m.old_id
             join donors d on d.new_id = m.new_id and x."SK_ID_CURR" = d.previous_donor""",
         "credit_card_balance": f"""
-            select {_cols(schema, "credit_card_balance", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_prev"}, "c")}
+            select {_cols(schema, "credit_card_balance", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_key"}, "c")}
             from card_map m join donors d on d.new_id = m.new_id
             join raw.credit_card_balance c on c."SK_ID_PREV" = m.old_id and c."SK_ID_CURR" = d.card_donor""",
     }
@@ -242,7 +238,7 @@ def _write(con, schema, out: Path, fmt: str, derived: list[str], seed: int) -> d
         queries["installments_payments"] = _derived_installments(con, schema, seed)
     else:
         queries["installments_payments"] = f"""
-            select {_cols(schema, "installments_payments", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_prev"}, "i")}
+            select {_cols(schema, "installments_payments", {"SK_ID_CURR": "m.new_id", "SK_ID_PREV": "m.new_key"}, "i")}
             from prev_map m join raw.installments_payments i on i."SK_ID_PREV" = m.old_id
             join donors d on d.new_id = m.new_id and i."SK_ID_CURR" = d.previous_donor"""
     # Every file is written under a temporary name first and renamed into place only once all eight
@@ -292,7 +288,7 @@ def _derived_installments(con, schema, seed: int) -> str:
         )
         n_real = 1
     cols = {
-        "SK_ID_PREV": "s.new_prev",
+        "SK_ID_PREV": "s.new_key",
         "SK_ID_CURR": "s.new_id",
         "NUM_INSTALMENT_VERSION": "b.version",
         "NUM_INSTALMENT_NUMBER": "s.n",
@@ -304,18 +300,18 @@ def _derived_installments(con, schema, seed: int) -> str:
     select = ", ".join(f'{cols[c]} as "{c}"' for c in schema.table("installments_payments").column_names)
     return f"""
         with base as (
-            select m.new_id, m.new_prev, p."DAYS_FIRST_DUE" as first_due, p."AMT_ANNUITY" as amt,
+            select m.new_id, m.new_key, p."DAYS_FIRST_DUE" as first_due, p."AMT_ANNUITY" as amt,
                    unnest(range(1, cast(least(p."CNT_PAYMENT", 120) as bigint) + 1)) as n
             from prev_map m
             join raw.previous_application p on p."SK_ID_PREV" = m.old_id
             where p."DAYS_FIRST_DUE" < 0 and p."CNT_PAYMENT" > 0 and p."AMT_ANNUITY" > 0
         ),
         schedules as (
-            select new_id, new_prev, n, first_due + 30 * (n - 1) as days_instalment, amt
+            select new_id, new_key, n, first_due + 30 * (n - 1) as days_instalment, amt
             from base
             where first_due + 30 * (n - 1) < 0
         )
         select {select}
         from schedules s
-        join behaviour b on b.k = hash(s.new_prev, s.n, {int(seed)}) % {n_real}
-        order by s.new_prev, s.n"""
+        join behaviour b on b.k = hash(s.new_key, s.n, {int(seed)}) % {n_real}
+        order by s.new_key, s.n"""

@@ -29,6 +29,21 @@ FEATURES = [
 ]
 
 
+def _meta(features: list[str], **extra) -> dict:
+    """model.json of a test bundle: sigmoid calibrator, fixed threshold, band and grades."""
+    return {
+        "name": "credit_default",
+        "features": features,
+        "calibrator": {"method": "sigmoid", "a": 1.0, "b": 0.0},
+        "threshold": 0.09,
+        "review_low": 0.07,
+        "review_high": 0.12,
+        "grade_bounds": [0.02, 0.04, 0.07, 0.10, 0.15, 0.25],
+        "reason_codes": reason_codes.build(features, path=Path("/nonexistent")),
+        **extra,
+    }
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> tuple[CreditDefaultModel, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -42,17 +57,7 @@ def model(tmp_path_factory) -> tuple[CreditDefaultModel, np.ndarray]:
     features = FEATURES[:-1] + ["app_amt_income_total"]
     folder = tmp_path_factory.mktemp("bundle")
     booster.save_model(str(folder / "booster.txt"))
-    meta = {
-        "name": "credit_default",
-        "features": features,
-        "excluded_features": ["app_gender_m"],
-        "calibrator": {"method": "sigmoid", "a": 1.0, "b": 0.0},
-        "threshold": 0.09,
-        "review_low": 0.07,
-        "review_high": 0.12,
-        "grade_bounds": [0.02, 0.04, 0.07, 0.10, 0.15, 0.25],
-        "reason_codes": reason_codes.build(features, path=Path("/nonexistent")),
-    }
+    meta = _meta(features, excluded_features=["app_gender_m"])
     (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     return CreditDefaultModel.from_bundle(folder), X
 
@@ -151,17 +156,7 @@ def blended(tmp_path_factory) -> tuple[CreditDefaultModel, np.ndarray, np.ndarra
     lgb.train(params, lgb.Dataset(X[:, :4], y, feature_name=THIN_FEATURES), 30).save_model(
         str(folder / "booster_thin.txt")
     )
-    meta = {
-        "name": "credit_default",
-        "features": features,
-        "calibrator": {"method": "sigmoid", "a": 1.0, "b": 0.0},
-        "threshold": 0.09,
-        "review_low": 0.07,
-        "review_high": 0.12,
-        "grade_bounds": [0.02, 0.04, 0.07, 0.10, 0.15, 0.25],
-        "reason_codes": reason_codes.build(features, path=Path("/nonexistent")),
-        "thin": {"features": THIN_FEATURES, "weight": 0.7, "route_counts": COUNTS},
-    }
+    meta = _meta(features, thin={"features": THIN_FEATURES, "weight": 0.7, "route_counts": COUNTS})
     (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     return CreditDefaultModel.from_bundle(folder), X, thin
 

@@ -135,8 +135,12 @@ def scale(
                         f"(no column {GROUPS_FLAG[table]}) and it cannot be derived"
                     )
             rng = np.random.default_rng(seed)
-            train = con.execute('select "SK_ID_CURR" from raw.application_train').fetchnumpy()["SK_ID_CURR"]
-            test = con.execute('select "SK_ID_CURR" from raw.application_test').fetchnumpy()["SK_ID_CURR"]
+            train = con.execute('select "SK_ID_CURR" from raw.application_train order by 1').fetchnumpy()[
+                "SK_ID_CURR"
+            ]
+            test = con.execute('select "SK_ID_CURR" from raw.application_test order by 1').fetchnumpy()[
+                "SK_ID_CURR"
+            ]
             share = train_share if train_share is not None else len(train) / (len(train) + len(test))
             n_train = min(applicants - 1, max(1, round(applicants * share)))
             donors = np.concatenate(

@@ -9,8 +9,9 @@ feature store and its tests, not the serving and monitoring marts) `--runs` time
 time and peak resident memory of the whole process tree (median and spread), and where the time
 goes (dbt's per-node timings, median over runs). Every model that takes 5 s or more inside the
 build is then also run alone (`dbt run -s <model>`, `--runs` times): a model much slower inside the
-build than alone is fighting the other model run beside it for memory. Writes
-reports/bench_dbt_features_<data>.md (+ .json).
+build than alone is fighting the other model run beside it for memory. Last, the feature drift
+marts of step 5 (`dbt run` of the PSI edges, counts and bins: every feature binned for both
+populations), `--runs` times. Writes reports/bench_dbt_features_<data>.md (+ .json).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from pathlib import Path
 
 from benchmarks.measure import DATA_KINDS, data_command, measure, real_sample_dir
 from warehouse.config import REPO_ROOT, get_settings
+
+# The PSI marts of every feature that need no scoring run (fct_feature_drift reads the scores).
+DRIFT_MODELS = ["dim_feature_drift_edges", "fct_feature_drift_counts", "fct_feature_drift_bins"]
 
 _CHILD = """
 import json, resource, subprocess, sys, time
@@ -133,6 +137,15 @@ def main(argv: list[str] | None = None) -> None:
                 alone[name] = statistics.median(times)
                 print(f"  {name}: {seconds:.1f} s in the build, {alone[name]:.1f} s alone", flush=True)
         _measure(command, env)  # leave the warehouse as a full build left it
+    drift_command = [dbt, "run", "--select", *DRIFT_MODELS]
+    drift_runs, drift_nodes = [], []
+    for i in range(args.runs):
+        print(f"measuring: feature drift marts (run {i + 1}/{args.runs})", flush=True)
+        drift_runs.append(_measure(drift_command, env))
+        drift_nodes.append(_nodes(home / "dbt" / "target"))
+        print(f"  {drift_runs[-1]['seconds']:.1f} s, {drift_runs[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    drift_median = _median_nodes(drift_nodes)
+    drift_models = sum(seconds for _, _, seconds in drift_median)
     n_features = len(_contract_columns()) - 1
     wall = [r["seconds"] for r in results]
     rss = [r["peak_rss_mb"] for r in results]
@@ -164,6 +177,13 @@ def main(argv: list[str] | None = None) -> None:
             f"| load + build | {load_m.seconds + statistics.median(wall):.1f} s | load {load_m.seconds:.1f} s, "
             f"{load_m.peak_rss_mb:.0f} MB | <= 50 s |"
         )
+    drift_wall = [r["seconds"] for r in drift_runs]
+    lines.append(
+        f"| feature drift marts (step 5: {', '.join(DRIFT_MODELS)}) | {drift_models:.1f} s in the models, "
+        f"{statistics.median(drift_wall):.1f} s with dbt's start | "
+        + ", ".join(f"{sum(sec for _, _, sec in run):.1f}" for run in drift_nodes)
+        + f"; {', '.join(f'{name} {sec:.1f} s' for _, name, sec in drift_median)} | <= 10 s |"
+    )
     lines += [
         "",
         "## Where the time goes (dbt node execution time, median over runs, seconds)",
@@ -198,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
                 "raw_rows": n_rows,
                 "nodes": nodes,
                 "alone": alone,
+                "drift_runs": drift_runs,
+                "drift_nodes": drift_median,
             },
             indent=2,
         ),

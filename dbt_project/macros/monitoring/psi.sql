@@ -98,3 +98,55 @@
         case when {{ scores }}.probability_source = 'champion' then {{ scores }}.probability end
     )
 {%- endmacro %}
+
+{#-
+    The reference edges of every feature as SQL literals, read from `edges_relation` when the model
+    runs: {feature: ['<edge_1>'::double, ..., 'null' for a missing edge]} ({} at parse time).
+    DuckDB writes a double as the shortest text that reads back to the same double, so comparisons
+    with the literals are exact. One string per feature ('|'-joined) so that agate infers no numbers.
+-#}
+{% macro drift_edge_literals(edges_relation, n_bins) -%}
+    {%- if not execute -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            feature,
+            concat_ws(
+                '|',
+                {%- for k in range(1, n_bins) %}
+                coalesce(edge_{{ k }}::varchar, 'null'){{ ',' if not loop.last }}
+                {%- endfor %}
+            ) as edges
+        from {{ edges_relation }}
+    {%- endset -%}
+    {%- set literals = {} -%}
+    {%- for row in run_query(query).rows -%}
+        {%- set values = [] -%}
+        {%- for text in (row[1] | string).split('|') -%}
+            {%- do values.append('null' if text == 'null' else "'" ~ text ~ "'::double") -%}
+        {%- endfor -%}
+        {%- do literals.update({row[0]: values}) -%}
+    {%- endfor -%}
+    {{ return(literals) }}
+{%- endmacro %}
+
+{#-
+    The counts of one feature in one population (an aggregate: used with GROUP BY): values present,
+    their sum, and how many lie above each edge (a list of n_bins - 1; 0 for a missing edge, so that
+    every value falls in bin 0 when the reference had none). Repeated edges repeat one aggregate,
+    which DuckDB computes once.
+-#}
+{% macro drift_feature_counts(value, edge_literals, n_bins) -%}
+    struct_pack(
+        n_values := count({{ value }}),
+        sum_values := sum({{ value }}),
+        above := [
+            {%- for k in range(n_bins - 1) -%}
+            {%- set edge = edge_literals[k] if k < (edge_literals | length) else 'null' -%}
+            {{ 'cast(0 as bigint)' if edge == 'null' else 'count_if(' ~ value ~ ' > ' ~ edge ~ ')' }}
+            {{- ', ' if not loop.last }}
+            {%- endfor -%}
+        ]
+    )
+{%- endmacro %}

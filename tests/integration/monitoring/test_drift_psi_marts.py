@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,6 +57,47 @@ def test_every_feature_has_a_psi_and_a_reading(planted):
     ).abs().max() < 1e-9
     expected = pd.cut(drift["psi"], [-1, 0.1 - 1e-12, 0.25, float("inf")], labels=["stable", "watch", "act"])
     assert (expected.astype(str) == drift["psi_reading"]).all()
+
+
+def test_bins_count_what_numpy_counts(planted):
+    """Each bin's counts (from the cumulative counts of fct_feature_drift_counts) equal a direct count
+    of the feature's values between the reference edges, bin k = (edge_k, edge_k+1], NULL = -1."""
+    con = duckdb.connect(str(planted.build), read_only=True)
+    try:
+        edges = con.execute("select * from marts.dim_feature_drift_edges").df().set_index("feature")
+        bins = con.execute("select * from marts.fct_feature_drift_bins").df()
+        counts = con.execute("select * from marts.fct_feature_drift_counts").df()
+        features = [
+            f
+            for f in PLANTED
+            + SOURCE_COLUMNS
+            + ["bureau_amt_credit_sum_sum", "bureau_count", "app_ext_source_missing_count"]
+            if f in edges.index
+        ]
+        values = con.execute(
+            "select l.is_train, "
+            + ", ".join(f'"{f}"' for f in features)
+            + " from marts.feat_applicant_features f join marts.feat_applicant_labels l using (sk_id_curr)"
+        ).df()
+    finally:
+        con.close()
+    assert len(features) >= 6
+    cols = [f"edge_{k}" for k in range(1, 10)]
+    for feature in features:
+        feature_edges = edges.loc[feature, cols].to_numpy(float)
+        for side, mask in (("reference", values["is_train"]), ("current", ~values["is_train"])):
+            column = values.loc[mask, feature].to_numpy(float)
+            present = column[~np.isnan(column)]
+            expected = (
+                pd.Series(np.searchsorted(feature_edges, present, side="left")).value_counts().to_dict()
+            )
+            if np.isnan(column).any():
+                expected[-1] = int(np.isnan(column).sum())
+            got = bins.loc[bins["feature"] == feature].set_index("bin")[f"n_{side}"]
+            assert {int(b): int(n) for b, n in got.items() if n > 0} == expected, (feature, side)
+            row = counts.loc[(counts["feature"] == feature) & (counts["population"] == side)].iloc[0]
+            assert row["n_values"] == len(present)
+            assert row["sum_values"] == pytest.approx(present.sum(), rel=1e-9)
 
 
 def test_planted_drift_is_found(planted, unplanted):

@@ -11,6 +11,26 @@ drift_bins as (
 
 ),
 
+drift_counts as (
+
+    select * from {{ ref('fct_feature_drift_counts') }}
+
+),
+
+feature_means as (
+
+    select
+        feature,
+        sum(sum_values) filter (where population = 'reference')
+        / nullif(sum(n_values) filter (where population = 'reference'), 0) as mean_reference,
+        sum(sum_values) filter (where population = 'current')
+        / nullif(sum(n_values) filter (where population = 'current'), 0) as mean_current
+
+    from drift_counts
+    group by feature
+
+),
+
 scoring_runs as (
 
     select * from {{ source('scoring', 'scoring_runs') }}
@@ -59,8 +79,6 @@ per_feature as (
         sum(n_current) as n_current,
         coalesce(sum(share_reference) filter (where bin = -1), 0) as missing_share_reference,
         coalesce(sum(share_current) filter (where bin = -1), 0) as missing_share_current,
-        sum(sum_reference) / nullif(sum(n_reference) filter (where bin >= 0), 0) as mean_reference,
-        sum(sum_current) / nullif(sum(n_current) filter (where bin >= 0), 0) as mean_current,
         count(*) as n_bins,
         sum(psi_contribution) as psi,
         arg_max(bin_label, psi_contribution) as most_shifted_bin
@@ -81,8 +99,8 @@ final as (
         per_feature.n_current,
         per_feature.missing_share_reference,
         per_feature.missing_share_current,
-        per_feature.mean_reference,
-        per_feature.mean_current,
+        feature_means.mean_reference,
+        feature_means.mean_current,
         per_feature.n_bins,
         per_feature.most_shifted_bin,
         latest_importance.importance_rank,
@@ -91,6 +109,8 @@ final as (
         current_timestamp as computed_at
 
     from per_feature
+    left join feature_means
+        on per_feature.feature = feature_means.feature
     left join latest_importance
         on per_feature.feature = latest_importance.feature
 

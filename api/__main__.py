@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ver = sub.add_parser("verify-audit", help="check the audit log's hash chain (exit 1 if broken)")
     ver.add_argument("--path", type=Path, default=None, help="default: $CREDIT_HOME/audit/api_audit.jsonl")
+    key = sub.add_parser(
+        "key", help="make a new random API key and its CREDIT_API_KEYS entry (name:role:sha256)"
+    )
+    key.add_argument("name", help="the key's name (the audit log's 'who')")
+    key.add_argument("role", choices=["app", "officer", "superset"])
     oas = sub.add_parser("openapi", help="print the OpenAPI schema (JSON)")
     oas.add_argument("--out", type=Path, default=None)
     argv = sys.argv[1:] if argv is None else argv
@@ -97,6 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         result = verify(args.path or get_api_settings().audit_file)
         print(result.summary())
         return 0 if result.ok else 1
+    if args.command == "key":
+        import hashlib
+        import secrets
+
+        if not args.name or any(ch in args.name for ch in ":, ") or not args.name.isprintable():
+            print("the name must be non-empty, printable, without ':', ',' or spaces", file=sys.stderr)
+            return 2
+        secret = secrets.token_urlsafe(32)
+        print(f"key (give it to the client; shown once): {secret}")
+        print(f"CREDIT_API_KEYS entry: {args.name}:{args.role}:{hashlib.sha256(secret.encode()).hexdigest()}")
+        return 0
     if args.command == "openapi":
         from api.app import create_app
 

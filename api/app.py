@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -19,7 +20,7 @@ from api.services.audit import AuditLog, AuditUnavailable
 from api.services.scoring import RequestProblem
 from api.services.state import NotReady, ServingManager
 from api.settings import get_api_settings
-from warehouse.config import get_settings
+from warehouse.config import API_ROLES, DEFAULT_SECRET, get_settings
 from warehouse.schema import load_schema
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,68 @@ class Unauthorized(Exception):
     pass
 
 
-def caller_id(request: Request, key: Annotated[str | None, Depends(API_KEY_HEADER)] = None) -> str:
-    """The caller's identity for the audit log: a fingerprint of its key (keys are never logged)."""
+class Forbidden(Exception):
+    pass
+
+
+# Superset's proxy passes the officer's username on (keys of role superset only): the audit log's
+# "who" is then the key's name plus that user.
+USER_HEADER = "X-Credit-User"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key's name (never the key), its role, and the officer Superset names."""
+
+    name: str
+    role: str
+    user: str | None = None
+
+    @property
+    def who(self) -> str:
+        return f"{self.name}/{self.user}" if self.user else self.name
+
+    def may(self, permission: str) -> bool:
+        return permission in API_ROLES.get(self.role, frozenset())
+
+
+def authenticate(request: Request, key: str | None) -> Caller:
+    """The caller of a key (compared by SHA-256, in constant time); anonymous officer in dev without keys."""
     settings = get_settings()
-    keys = settings.api_key_list
-    if key and keys and any(hmac.compare_digest(key, k) for k in keys):
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:12]
-    if settings.env == "dev":
-        return "dev:anonymous"
+    entries = settings.api_key_entries
+    if key and entries:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        match = None
+        for entry in entries:  # every entry is compared: the time does not tell which matched
+            if hmac.compare_digest(digest, entry.sha256):
+                match = entry
+        if match is not None:
+            user = request.headers.get(USER_HEADER) if match.role == "superset" else None
+            if user is not None:
+                user = "".join(ch for ch in user if ch.isprintable())[:64] or None
+            return Caller(match.name, match.role, user)
+    if settings.env == "dev" and not (key and entries):
+        return Caller("dev:anonymous", "officer")
     raise Unauthorized("missing or invalid X-API-Key" if key is None else "invalid X-API-Key")
+
+
+def require(permission: str):
+    """A dependency: the caller, who must hold `permission` (403 otherwise)."""
+
+    def dependency(request: Request, key: Annotated[str | None, Depends(API_KEY_HEADER)] = None) -> Caller:
+        caller = authenticate(request, key)
+        if not caller.may(permission):
+            raise Forbidden(
+                f"the key {caller.name!r} (role {caller.role}) may not {permission.replace('_', ' ')}"
+            )
+        return caller
+
+    return dependency
+
+
+def caller_id(request: Request, key: Annotated[str | None, Depends(API_KEY_HEADER)] = None) -> str:
+    """The scoring routes' caller for the audit log (permission `score`)."""
+    return require("score")(request, key).who
 
 
 def _descriptions() -> dict[str, str]:
@@ -110,9 +164,14 @@ async def lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    from api.routes import health, scoring
+    from api.routes import client_file, health, scoring
 
     settings = get_settings()
+    if settings.env != "dev" and settings.file_link_secret == DEFAULT_SECRET:
+        raise RuntimeError(
+            f"CREDIT_ENV={settings.env} refuses the default CREDIT_FILE_LINK_SECRET: set a random secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     app = FastAPI(
         title="Credit scoring API",
         version="1.0.0",
@@ -141,6 +200,10 @@ def create_app() -> FastAPI:
             status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "APIKey"}
         )
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
     @app.exception_handler(AuditUnavailable)
     async def _no_audit(request: Request, exc: AuditUnavailable) -> JSONResponse:
         log.error("%s", exc)
@@ -152,4 +215,5 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(scoring.router)
+    app.include_router(client_file.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +20,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--no-publish", action="store_true", help="do not publish the serving copy afterwards")
     sub.add_parser("reason-codes", help="regenerate training/reason_codes.yaml for the mart's features")
+    cov = sub.add_parser(
+        "reasons-coverage",
+        help="share of the latest scoring run's displayed reasons whose text is hand-written (edited: true)",
+    )
+    cov.add_argument(
+        "--min-share", type=float, default=0.001, help="list features shown to at least this share"
+    )
+    rt = sub.add_parser(
+        "retext",
+        help="register the champion again with the current reason texts and move @champion to it (no retraining)",
+    )
+    rt.add_argument(
+        "--codes", type=Path, default=None, help="reason texts (default training/reason_codes.yaml)"
+    )
     from training.drift import add_cli as add_drift_cli
     from training.report import add_cli as add_report_cli
 
@@ -72,6 +87,34 @@ def main(argv: list[str] | None = None) -> int:
                 features, reason_codes.descriptions_from_dbt(REPO_ROOT / "dbt_project")
             )
             print(f"wrote {len(features)} reason codes to {path}")
+        elif args.command == "retext":
+            from training.retext import retext
+
+            retext(cfg, args.codes)
+        elif args.command == "reasons-coverage":
+            import duckdb
+
+            from training import reason_codes
+            from warehouse.config import get_settings
+
+            con = duckdb.connect(str(get_settings().warehouse_path), read_only=True)
+            try:
+                reasons = con.execute(
+                    "select sk_id_curr, feature, fact from scoring.reasons where run_id = "
+                    "(select run_id from scoring.scoring_runs order by finished_at desc limit 1)"
+                ).df()
+            finally:
+                con.close()
+            if reasons.empty:
+                raise UserError("no scoring run with reasons yet: run `python -m training score` first")
+            out = reason_codes.coverage(reasons, reason_codes.load_file(), args.min_share)
+            print(
+                f"{out['edited_share']:.1%} of {out['reasons']:,} displayed reasons ({out['applicants']:,} "
+                f"applicants) come from hand-written texts; {len(out['to_write'])} feature(s) shown to at "
+                f"least {args.min_share:.1%} of applicants still have generated texts"
+            )
+            for feature, share in out["to_write"]:
+                print(f"  {share:6.1%}  {feature}")
         elif args.command in ("drift", "report"):
             args.run(args, cfg)
     except UserError as exc:

@@ -42,6 +42,23 @@ OTHERS = "__others__"
 # One count per history table of the mart (bureau_balance rows belong to bureau credits): an
 # applicant is without history when each is missing or zero.
 HISTORY_COUNTS = ("bureau_count", "prev_count", "pos_count", "inst_count", "cc_count")
+# A history source the applicant has no rows in is one reason, said as absence, whatever feature
+# of that source the model leaned on (its values are all missing): family -> (count, EN, FR).
+ABSENT_SOURCES: dict[str, tuple[str, str, str]] = {
+    "bureau": (
+        "bureau_count",
+        "No credit reported by other lenders (credit bureau)",
+        "Aucun crédit déclaré par d'autres établissements",
+    ),
+    "prev": (
+        "prev_count",
+        "No previous credit application with us",
+        "Aucune demande de crédit précédente chez nous",
+    ),
+    "pos": ("pos_count", "No previous loan with us", "Aucun crédit précédent chez nous"),
+    "inst": ("inst_count", "No repayment history with us", "Aucun historique de remboursement chez nous"),
+    "cc": ("cc_count", "No credit card with us", "Aucune carte de crédit chez nous"),
+}
 
 
 def history_columns(features: list[str], counts: tuple[str, ...] = HISTORY_COUNTS) -> np.ndarray:
@@ -151,6 +168,17 @@ class CreditDefaultModel(PythonModel):
         facts = [self.reason_codes[f]["fact"] for f in self.features]
         fact_ids = {fact: i for i, fact in enumerate(dict.fromkeys(facts))}
         self._fact_of = np.array([fact_ids[f] for f in facts])
+        # per feature: index of its history source in ABSENT_SOURCES when that source's count is a
+        # feature (else -1); an absent source's features share the fact code len(fact_ids) + index
+        self._sources = [fam for fam, (count, _, _) in ABSENT_SOURCES.items() if count in self.features]
+        self._source_count_cols = np.array(
+            [self.features.index(ABSENT_SOURCES[fam][0]) for fam in self._sources], dtype=np.int64
+        )
+        source_idx = {fam: i for i, fam in enumerate(self._sources)}
+        self._source_of = np.array(
+            [source_idx.get(self.reason_codes[f]["family"], -1) for f in self.features], dtype=np.int64
+        )
+        self._n_facts = len(fact_ids)
 
     # --- the pyfunc contract -------------------------------------------------------------------
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
@@ -267,10 +295,17 @@ class CreditDefaultModel(PythonModel):
     def reasons(
         self, ids: np.ndarray, X: np.ndarray, contrib: np.ndarray, per_direction: int = 4
     ) -> pd.DataFrame:
-        """Top factors raising and lowering each applicant's risk, one per underlying fact."""
+        """Top factors raising and lowering each applicant's risk, one per underlying fact; the
+        features of a history source the applicant has no rows in make one reason, said as absence."""
         n, f = X.shape
         values = contrib[:, :f]
         depth = min(f, per_direction * 6)
+        source_of = getattr(self, "_source_of", np.full(f, -1))
+        if len(getattr(self, "_sources", ())):
+            counts = X[:, self._source_count_cols]
+            absent = np.isnan(counts) | (counts == 0)  # (n, sources)
+        else:
+            absent = np.zeros((n, 1), dtype=bool)
         rows_all, cols_all, ranks_all, dirs_all = [], [], [], []
         for direction, sign in (("raises", 1.0), ("lowers", -1.0)):
             signed = values * sign
@@ -283,6 +318,9 @@ class CreditDefaultModel(PythonModel):
             cand = np.take_along_axis(cand, order, axis=1)
             cand_vals = np.take_along_axis(cand_vals, order, axis=1)
             facts = self._fact_of[cand]
+            src = source_of[cand]
+            is_absent = (src >= 0) & absent[np.arange(n)[:, None], np.maximum(src, 0)]
+            facts = np.where(is_absent, self._n_facts + src, facts) if is_absent.any() else facts
             # a candidate repeats a fact if an earlier (larger) candidate of the row has the same fact
             same = facts[:, :, None] == facts[:, None, :]
             repeat = np.tril(same, k=-1).any(axis=2)
@@ -297,9 +335,16 @@ class CreditDefaultModel(PythonModel):
         r = np.concatenate(rows_all)
         feat = np.concatenate(cols_all)
         values_x = X[r, feat].astype(float)
+        src = source_of[feat]
+        absent_reason = (src >= 0) & absent[r, np.maximum(src, 0)]
         cache: dict[tuple[int, float], tuple[str, str]] = {}
         texts_en, texts_fr = [], []
-        for j, v in zip(feat.tolist(), values_x.tolist(), strict=True):
+        for j, v, gone in zip(feat.tolist(), values_x.tolist(), absent_reason.tolist(), strict=True):
+            if gone:
+                _, en, fr = ABSENT_SOURCES[self.reason_codes[self.features[j]]["family"]]
+                texts_en.append(en)
+                texts_fr.append(fr)
+                continue
             key = (j, v)
             hit = cache.get(key)
             if hit is None:
@@ -309,7 +354,8 @@ class CreditDefaultModel(PythonModel):
             texts_fr.append(hit[1])
         names = np.asarray(self.features, dtype=object)
         families = np.asarray([self.reason_codes[x]["family"] for x in self.features], dtype=object)
-        fact_names = np.asarray([self.reason_codes[x]["fact"] for x in self.features], dtype=object)
+        fact_names = np.asarray([self.reason_codes[x]["fact"] for x in self.features], dtype=object)[feat]
+        fact_names = np.where(absent_reason, families[feat] + ":absent", fact_names)
         out = pd.DataFrame(
             {
                 "sk_id_curr": np.asarray(ids, dtype=np.int64)[r],
@@ -317,7 +363,7 @@ class CreditDefaultModel(PythonModel):
                 "rank": np.concatenate(ranks_all).astype(np.int32),
                 "feature": names[feat],
                 "family": families[feat],
-                "fact": fact_names[feat],
+                "fact": fact_names,
                 "feature_value": values_x,
                 "shap_value": values[r, feat],
                 "text_en": texts_en,

@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REASON_CODES_PATH = Path(__file__).with_name("reason_codes.yaml")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -531,3 +535,46 @@ def descriptions_from_dbt(project_dir: Path) -> dict[str, str]:
                 if col.get("description"):
                     out[col["name"]] = col["description"]
     return out
+
+
+# --- texts people read ----------------------------------------------------------------------------
+# What a generated text looks like, and what an edited one must never look like: glued name tokens,
+# aggregate suffixes, English words left in French.
+GENERATED_PATTERNS = [
+    r"_",
+    r"Externe score",
+    r"\(nombre\)",
+    r"\(moyenne\)|\(maximum\)|\(minimum\)|\(somme\)",
+    r"\bsur\b[^:]*\bratio\b",
+    r"\b(?:mean|max|min|sum|std|the|of|and|share|days|amount|rows|previous|ratio|last|first)\b",
+]
+_GENERATED = re.compile("|".join(GENERATED_PATTERNS))
+
+
+def generated_glue(text: str) -> str | None:
+    """The first generated pattern found in a French text, or None."""
+    hit = _GENERATED.search(text)
+    return hit.group(0) if hit else None
+
+
+def coverage(reasons: pd.DataFrame, codes: dict[str, dict], min_share: float = 0.001) -> dict:
+    """How many displayed reasons come from edited entries; the features still to write.
+
+    `reasons`: scoring.reasons rows (sk_id_curr, feature, fact) of one run (every stored reason is
+    displayed: the API and Superset show the same four per direction). Absence reasons (fact
+    '<source>:absent') have fixed texts and count as edited.
+    """
+    n_applicants = reasons["sk_id_curr"].nunique()
+    edited = reasons["feature"].map(lambda f: bool(codes.get(f, {}).get("edited")))
+    absent = reasons["fact"].astype(str).str.endswith(":absent") if "fact" in reasons else False
+    ok = edited | absent
+    per_feature = (
+        reasons.loc[~ok].groupby("feature")["sk_id_curr"].nunique().sort_values(ascending=False)
+        / n_applicants
+    )
+    return {
+        "applicants": int(n_applicants),
+        "reasons": int(len(reasons)),
+        "edited_share": float(ok.mean()) if len(reasons) else 1.0,
+        "to_write": [(f, float(s)) for f, s in per_feature.items() if s >= min_share],
+    }

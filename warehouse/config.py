@@ -7,16 +7,72 @@ people under ``reports/``; see README.md ("The contract") and .env.example.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SECRET = "dev-only-not-a-secret"  # noqa: S105 - refused outside dev
+
+# What each API key role may do (CREDIT_API_KEYS entries `name:role:sha256-of-key`):
+# app = score; superset = score + make a client's file link; officer = score, read files, make links.
+API_ROLES: dict[str, frozenset[str]] = {
+    "app": frozenset({"score"}),
+    "superset": frozenset({"score", "link"}),
+    "officer": frozenset({"score", "file", "link"}),
+}
+_HEX = frozenset("0123456789abcdef")
+
+
+class ApiKey(NamedTuple):
+    """One accepted API key: its name (the audit log's "who"), role and SHA-256 of the key."""
+
+    name: str
+    role: str
+    sha256: str
+    plain: bool = False  # a bare key (dev and test only): role officer, named by its fingerprint
+
+
+def parse_api_keys(text: str, env: str) -> list[ApiKey]:
+    """CREDIT_API_KEYS: comma-separated `name:role:sha256` entries; bare keys outside prod only.
+
+    Errors name the entry by its position (never its content: it may be a secret).
+    """
+    keys: list[ApiKey] = []
+    for i, raw in enumerate((p.strip() for p in text.split(",")), start=1):
+        if not raw:
+            continue
+        parts = raw.split(":")
+        if len(parts) == 3:
+            name, role, digest = (p.strip() for p in parts)
+            digest = digest.lower()
+            if not name:
+                raise ValueError(f"CREDIT_API_KEYS entry {i}: empty name (expected name:role:sha256)")
+            if role not in API_ROLES:
+                raise ValueError(
+                    f"CREDIT_API_KEYS entry {i} ({name}): unknown role {role!r}; one of {', '.join(API_ROLES)}"
+                )
+            if len(digest) != 64 or not set(digest) <= _HEX:
+                raise ValueError(
+                    f"CREDIT_API_KEYS entry {i} ({name}): the third part must be the key's SHA-256 "
+                    "(64 hex digits; `python -m api key NAME ROLE` makes one)"
+                )
+            if any(k.name == name for k in keys):
+                raise ValueError(f"CREDIT_API_KEYS entry {i}: the name {name!r} is used twice")
+            keys.append(ApiKey(name, role, digest))
+        elif env == "prod":
+            raise ValueError(
+                f"CREDIT_API_KEYS entry {i} is a bare key: CREDIT_ENV=prod accepts only name:role:sha256 entries"
+            )
+        else:
+            digest = hashlib.sha256(raw.encode()).hexdigest()
+            keys.append(ApiKey(f"key:{digest[:12]}", "officer", digest, plain=True))
+    return keys
 
 
 class Settings(BaseSettings):
@@ -34,9 +90,20 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_keys: str = ""  # comma-separated; required outside dev
+    api_keys: str = ""  # comma-separated name:role:sha256 entries (bare keys in dev/test); required in prod
 
     superset_port: int = 8088
+
+    # The client's file (api/README.md): signed links on this base URL (default the API's own
+    # address), their HMAC secret (the dev default is refused outside dev), how long a link lives,
+    # and how long an applicant's data is kept (stated in every file).
+    public_base_url: str = ""
+    file_link_secret: str = DEFAULT_SECRET
+    file_link_days: float = Field(default=7.0, gt=0, le=90)
+    file_link_per_minute: int = Field(default=30, ge=1, le=10_000)
+    retention_days: int = Field(default=1825, ge=1)
+
+    _api_keys: list[ApiKey] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -45,13 +112,20 @@ class Settings(BaseSettings):
             self.warehouse_path = self.home / "warehouse" / "build.duckdb"
         if self.serving_path is None:
             self.serving_path = self.home / "warehouse" / "serving.duckdb"
-        if self.env == "prod" and not self.api_key_list:
-            raise ValueError("CREDIT_ENV=prod requires CREDIT_API_KEYS (comma-separated keys)")
+        self._api_keys = parse_api_keys(self.api_keys, self.env)
+        if not self.file_link_secret.strip():
+            self.file_link_secret = DEFAULT_SECRET  # empty = unset (refused outside dev by the API)
+        if self.env == "prod" and not self._api_keys:
+            raise ValueError("CREDIT_ENV=prod requires CREDIT_API_KEYS (name:role:sha256 entries)")
         return self
 
     @property
-    def api_key_list(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+    def api_key_entries(self) -> list[ApiKey]:
+        return self._api_keys
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def data_dir(self) -> Path:

@@ -93,14 +93,21 @@ def tail_entries(path: Path, limit: int) -> list[dict[str, Any]]:
     return entries
 
 
+# Entries that are decisions; the log also records reads of clients' files (file_read, file_link,
+# file_link_made, file_link_refused, file_link_revoked), which this chart does not list.
+DECISION_KINDS = ("lookup", "decision")
+
+
 def decision_rows(entries: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """Rows of the dataset, newest first; chain_ok links each entry to the one before it."""
+    """Rows of the dataset (decisions only), newest first; chain_ok links each entry to the one before it."""
     rows = []
     for i, entry in enumerate(entries):
         linked = i == 0 or entry.get("prev_hash") == entries[i - 1].get("hash")
         hash_ok = isinstance(entry.get("prev_hash"), str) and (
             _entry_hash(entry["prev_hash"], entry) == entry.get("hash")
         )
+        if entry.get("kind") not in DECISION_KINDS:
+            continue
         reasons = entry.get("reasons") or []
         rows.append(
             {

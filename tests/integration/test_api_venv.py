@@ -46,6 +46,16 @@ def test_api_runs_from_its_own_requirements(tmp_path: Path) -> None:
     ).stdout.lower()
     for heavy in ("mlflow", "evidently", "great-expectations", "dbt-core", "shap"):
         assert f"{heavy}==" not in frozen, heavy
+    # the PDF route's renderer works in this venv (Debian's Pango is on the machine)
+    subprocess.run(
+        [
+            str(py),
+            "-c",
+            "from weasyprint import HTML; assert HTML(string='<p>é</p>').write_pdf()[:4] == b'%PDF'",
+        ],
+        check=True,
+        timeout=120,
+    )
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CREDIT_", "MLFLOW_"))}
     env.update({"CREDIT_HOME": str(home), "CREDIT_ENV": "dev", "PYTHONPATH": ""})

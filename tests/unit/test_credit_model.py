@@ -198,3 +198,38 @@ def test_thin_booster_feature_list_is_checked(blended, tmp_path):
     (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(FeatureMismatchError, match="thin"):
         CreditDefaultModel.from_bundle(folder)
+
+
+def test_an_absent_history_source_is_one_reason_said_as_absence(tmp_path):
+    """No instalment rows (inst_count 0): the model's inst_* features are one reason, 'no repayment
+    history', never 'share of late payments: no information'; with rows, the usual texts."""
+    features = [
+        "app_ext_source_2",
+        "inst_count",
+        "inst_is_late_share",
+        "inst_dpd_mean",
+        "inst_amt_payment_sum",
+    ]
+    rng = np.random.default_rng(1)
+    n = 2000
+    X = rng.normal(size=(n, len(features))).astype(np.float32)
+    X[:, 1] = rng.integers(0, 3, n)
+    none = X[:, 1] == 0
+    X[none, 2:] = np.nan
+    logit = -2 + X[:, 0] + 1.5 * none + np.nan_to_num(X[:, 2])
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "seed": 0}, lgb.Dataset(X, y, feature_name=features), 40
+    )
+    booster.save_model(str(tmp_path / "booster.txt"))
+    (tmp_path / "model.json").write_text(json.dumps(_meta(features)), encoding="utf-8")
+    core = CreditDefaultModel.from_bundle(tmp_path)
+    reasons = core.reasons(np.arange(n), X, core.contributions(X), per_direction=4)
+    inst = reasons[reasons.family == "inst"]
+    without = inst[inst.sk_id_curr.isin(np.flatnonzero(none))]
+    with_rows = inst[~inst.sk_id_curr.isin(np.flatnonzero(none))]
+    assert len(without) and (without.text_fr == "Aucun historique de remboursement chez nous").all()
+    assert (without.fact == "inst:absent").all()
+    assert not without.duplicated(["sk_id_curr", "direction"]).any()  # one reason per source
+    assert len(with_rows) and not with_rows.text_fr.str.contains("Aucun historique").any()
+    assert not reasons.text_en.str.contains("no information").any()

@@ -78,3 +78,43 @@ def test_committed_dictionary_covers_the_mart_contract():
     assert not missing, (
         f"{len(missing)} features without a reason code, e.g. {missing[:5]}: run `python -m training reason-codes`"
     )
+
+
+def test_edited_texts_read_as_french_not_generated_glue():
+    from training.reason_codes import generated_glue
+
+    for text in (
+        "Externe score (maximum) : 0,41",
+        "Refusée sur approuvée ratio, demandes précédentes chez Home Credit",
+        "Adresse incohérence (nombre) : 2",
+        "Part des paiements en retard (inst_late_share) : 24 %",
+        "Montant mean des crédits",
+    ):
+        assert generated_glue(text), text
+    codes = reason_codes.load_file()
+    edited = {name: code for name, code in codes.items() if code.get("edited")}
+    assert len(edited) >= 18
+    bad = {
+        name: (field, generated_glue(code[field]))
+        for name, code in edited.items()
+        for field in ("fr", "missing_fr")
+        if generated_glue(code[field])
+    }
+    assert not bad, bad
+
+
+def test_coverage_counts_edited_and_absence_reasons():
+    import pandas as pd
+
+    from training.reason_codes import coverage
+
+    reasons = pd.DataFrame(
+        {
+            "sk_id_curr": [1, 1, 2, 2, 3],
+            "feature": ["a", "b", "a", "c", "c"],
+            "fact": ["a", "b", "a", "inst:absent", "c"],
+        }
+    )
+    out = coverage(reasons, {"a": {"edited": True}, "b": {}, "c": {}}, min_share=0.3)
+    assert out["edited_share"] == 3 / 5 and out["applicants"] == 3
+    assert out["to_write"] == [("b", 1 / 3), ("c", 1 / 3)]

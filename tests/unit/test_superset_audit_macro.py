@@ -113,3 +113,14 @@ def test_no_log_yet_gives_typed_zero_rows(tmp_path, monkeypatch) -> None:
     assert rel.fetchall() == []
     assert rel.columns == [name for name, _ in audit.COLUMNS]
     assert dict(zip(rel.columns, map(str, rel.types), strict=True))["probability"] == "DOUBLE"
+
+
+def test_file_accesses_are_not_listed_as_decisions(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "audit" / "api_audit.jsonl"
+    log = AuditLog(path)
+    log.append(_entry(1))
+    log.append({"kind": "file_link", "caller": "link", "sk_id_curr": 100001, "link_id": "ab" * 8})
+    log.append(_entry(2))
+    log.close()
+    rows = _rows(monkeypatch, path)
+    assert [r["seq"] for r in rows] == [3, 1] and all(r["chain_ok"] for r in rows)

@@ -6,6 +6,7 @@ publishes) runs once per session; the server runs with CREDIT_ENV=test and an AP
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -19,7 +20,17 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-API_KEY = "test-key-0123456789"
+API_KEY = "test-key-0123456789"  # a bare key (accepted outside prod): role officer
+APP_KEY = "app-key-0123456789"  # name:role:sha256 entries below
+SUPERSET_KEY = "superset-key-0123456789"
+LINK_SECRET = "test-link-secret-0123456789"
+LINK_PER_MINUTE = 40
+
+
+def _entry(name: str, role: str, key: str) -> str:
+    return f"{name}:{role}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 APPLICANTS = int(os.environ.get("CREDIT_TEST_API_APPLICANTS", "600"))
 
 FAST_TRAINING = {
@@ -158,7 +169,16 @@ def server(pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iter
     env = {
         **pipeline.env,
         "CREDIT_ENV": "test",
-        "CREDIT_API_KEYS": f"{API_KEY},second-key",
+        "CREDIT_API_KEYS": ",".join(
+            [
+                API_KEY,
+                "second-key",
+                _entry("shop-app", "app", APP_KEY),
+                _entry("bi", "superset", SUPERSET_KEY),
+            ]
+        ),
+        "CREDIT_FILE_LINK_SECRET": LINK_SECRET,
+        "CREDIT_FILE_LINK_PER_MINUTE": str(LINK_PER_MINUTE),
         "CREDIT_API_RELOAD_INTERVAL_S": "0.3",
         "CREDIT_API_BATCH_MAX": "5",
         "CREDIT_API_WORKERS": "1",  # one process: /ready and /v1/model answer from the same state

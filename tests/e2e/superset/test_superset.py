@@ -74,7 +74,13 @@ def _build_warehouse(env: dict[str, str], home: Path) -> str:
 def _start_api(env: dict[str, str], home: Path) -> tuple[subprocess.Popen, str]:
     """The real scoring API (uvicorn, one worker) over the same CREDIT_HOME, with an API key."""
     port = _free_port()
-    api_env = {**env, "CREDIT_ENV": "test", "CREDIT_API_KEYS": API_KEY, "CREDIT_API_WORKERS": "1"}
+    api_env = {
+        **env,
+        "CREDIT_ENV": "test",
+        "CREDIT_API_KEYS": API_KEY,
+        "CREDIT_API_WORKERS": "1",
+        "CREDIT_FILE_LINK_SECRET": "superset-test-link-secret",
+    }
     log = (home / "api.log").open("w")
     proc = subprocess.Popen(
         [str(PY), "-m", "api", "serve", "--port", str(port)],

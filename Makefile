@@ -48,11 +48,11 @@ demo: $(STAMP) $(SUPERSET_STAMP) chromium jemalloc ## synthetic data, the whole 
 
 pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
 	$(PY) -m warehouse load --source $(SOURCE)
-	$(VENV)/bin/dbt build --quiet
+	$(PY) -m warehouse run-locked -- $(VENV)/bin/dbt build --quiet
 	$(PY) -m warehouse validate
 	@if [ -d training ] && [ -f training/__main__.py ]; then \
 	  $(PY) -m training train && $(PY) -m training score --no-publish && \
-	  $(VENV)/bin/dbt build --quiet --select tag:serving; fi
+	  $(PY) -m warehouse run-locked -- $(VENV)/bin/dbt build --quiet --select tag:serving; fi
 	$(PY) -m warehouse publish
 
 generate: $(STAMP) ## write synthetic Kaggle files (APPLICANTS, SEED)
@@ -62,7 +62,7 @@ load: $(STAMP) ## load SOURCE into the raw schema (all or nothing)
 	$(PY) -m warehouse load --source $(SOURCE)
 
 dbt: $(STAMP) ## dbt build of the feature store (default selector: all but tag:serving)
-	$(VENV)/bin/dbt build
+	$(PY) -m warehouse run-locked -- $(VENV)/bin/dbt build
 
 train: $(STAMP) ## train, evaluate, register credit_default (moves @champion only if it wins)
 	$(PY) -m training train

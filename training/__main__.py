@@ -59,6 +59,22 @@ def main(argv: list[str] | None = None) -> int:
             name = "CREDIT_TRAIN_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"error: {name}={err.get('input')!r}: {err['msg']}", file=sys.stderr)
         return 2
+    from warehouse.config import get_settings as _settings
+    from warehouse.lock import writer_lock
+
+    try:
+        if args.command in ("train", "score", "retext"):  # writers: one at a time per CREDIT_HOME
+            with writer_lock(_settings().home, f"python -m training {args.command}"):
+                return _run(args, cfg)
+        return _run(args, cfg)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args, cfg) -> int:  # noqa: ANN001
+    from warehouse.errors import UserError
+
     try:
         if getattr(args, "run", None) is not None:
             args.run(args, cfg)

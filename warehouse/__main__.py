@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--sample-rows", type=int, default=200_000, help="rows read per large table")
 
     sub.add_parser("publish", help="publish the build warehouse as the read-only serving copy")
+    rl = sub.add_parser(
+        "run-locked", help="run a writing command (e.g. `-- dbt build`) holding the CREDIT_HOME writer lock"
+    )
+    rl.add_argument("argv", nargs=argparse.REMAINDER, help="the command, after --")
     sub.add_parser("summary", help="print row counts of the build warehouse")
     return parser
 
@@ -105,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {write(args.real)}")
         elif args.command == "load":
             from warehouse.load import load
+            from warehouse.lock import writer_lock
 
-            report = load(args.source or settings.data_dir / "synthetic", settings.warehouse_path)
+            with writer_lock(settings.home, "python -m warehouse load"):
+                report = load(args.source or settings.data_dir / "synthetic", settings.warehouse_path)
             print(report.summary())
         elif args.command == "validate":
             from warehouse.quality.validate import validate
@@ -118,9 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                     "data validation failed (see above and the data docs); the pipeline stops here"
                 )
         elif args.command == "publish":
+            from warehouse.lock import writer_lock
             from warehouse.publish import publish
 
-            print(f"published {publish(settings.warehouse_path, settings.serving_path)}")
+            with writer_lock(settings.home, "python -m warehouse publish"):
+                print(f"published {publish(settings.warehouse_path, settings.serving_path)}")
+        elif args.command == "run-locked":
+            from warehouse.lock import run_locked
+
+            argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+            return run_locked(settings.home, argv)
         elif args.command == "summary":
             from warehouse.publish import summary
 

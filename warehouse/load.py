@@ -238,8 +238,10 @@ def load(source: Path, warehouse: Path) -> LoadReport:
         raise LoadError(f"{source}: source folder does not exist")
     schema = load_schema()
     files = {name: find_file(source, stem) for name, stem in TABLE_FILES.items()}
-    tmp = warehouse.with_name(warehouse.name + ".loading")
-    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+    # unique per run; any other load's temp file is a dead run's (loads hold the writer lock)
+    tmp = warehouse.with_name(f"{warehouse.name}.{os.getpid()}.loading")
+    for stale in warehouse.parent.glob(f"{warehouse.name}*.loading*"):
+        log.info("removing %s, left by an interrupted load", stale.name)
         stale.unlink(missing_ok=True)
     reports: list[TableReport] = []
     con = connect_writer(tmp)

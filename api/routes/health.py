@@ -27,6 +27,17 @@ def ready(request: Request):
     if serving is None:
         body = Ready(status="not ready", detail=manager.last_error or "starting", reloads=manager.reloads)
         return JSONResponse(status_code=503, content=body.model_dump())
+    if serving.cache is None and not serving.cache_failed:
+        # GET by id would read DuckDB per request until the look-up cache exists: at full scale that
+        # path does not hold the rated load, so the service is not ready yet (after a publish, the
+        # manager swaps copies only once the new cache exists: this happens at start-up only)
+        body = Ready(
+            status="not ready",
+            detail="building the look-up cache of the published copy",
+            model_version=serving.champion.version,
+            reloads=manager.reloads,
+        )
+        return JSONResponse(status_code=503, content=body.model_dump())
     return Ready(
         status="ready",
         model_version=serving.champion.version,
@@ -39,5 +50,7 @@ def ready(request: Request):
         else ("key_join" if serving.realtime.engine.plan is not None else "mart_sql"),
         lookup_cache=serving.cache is not None,
         reloads=manager.reloads,
-        detail=serving.engine_error or manager.last_error,
+        detail=serving.engine_error
+        or manager.last_error
+        or ("look-up cache failed: GET by id reads DuckDB" if serving.cache is None else None),
     )

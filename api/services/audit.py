@@ -18,6 +18,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,30 @@ def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 def inputs_hash(payload: Any) -> str:
     """Hash of a request's inputs (canonical JSON), recorded instead of the personal data itself."""
     return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="microseconds")
+
+
+def _line_before_last(path: Path) -> dict[str, Any] | None:
+    """The entry before the last one (None if there is none or it is unreadable)."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        pos = fh.tell()
+        data = b""
+        while pos > 0 and data.rstrip(b"\n").count(b"\n") < 2:
+            step = min(8192, pos)
+            pos -= step
+            fh.seek(pos)
+            data = fh.read(step) + data
+    lines = data.rstrip(b"\n").split(b"\n")
+    if len(lines) < 2:
+        return None
+    try:
+        return json.loads(lines[-2])
+    except ValueError:
+        return None
 
 
 def _last_line(path: Path) -> str | None:
@@ -79,15 +104,85 @@ class AuditLog:
         self._prev = GENESIS
 
     def _sync_tail(self) -> None:
+        """Learn the chain's last entry from the file (another process may have appended).
+
+        Recovery (under the file lock): a torn tail (a line cut short by a crash) is moved to
+        ``<log>.torn`` and a chained ``recovered`` entry records its SHA-256 and length; a head one
+        entry behind (a crash between the line and the head) is repaired and recorded the same way.
+        Anything else unreadable is not a crash's trace: the log refuses to write (AuditUnavailable).
+        """
         size = os.fstat(self._fd).st_size
         if size == self._known_size:
             return
+        torn = self._cut_torn_tail(size)
         last = _last_line(self.path)
         if last:
-            entry = json.loads(last)
-            self._seq, self._prev = int(entry["seq"]), str(entry["hash"])
+            try:
+                entry = json.loads(last)
+                self._seq, self._prev = int(entry["seq"]), str(entry["hash"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AuditUnavailable(
+                    f"the audit log {self.path} ends with an entry that is not a chained JSON line "
+                    "(altered, not a crash's trace): check it with `python -m api verify-audit`"
+                ) from exc
         else:
             self._seq, self._prev = 0, GENESIS
+        head_behind = self._head_behind()
+        if torn is not None:
+            self._write_record({"kind": "recovered", "problem": "torn tail moved aside", **torn})
+        if head_behind:
+            self._write_record(
+                {"kind": "recovered", "problem": "head was one entry behind", "head_seq": self._seq - 1}
+            )
+
+    def _cut_torn_tail(self, size: int) -> dict[str, Any] | None:
+        """Move bytes after the last newline (a line never finished) to <log>.torn; their record."""
+        if size == 0:
+            return None
+        with self.path.open("rb") as fh:
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return None
+            pos, data = size, b""
+            while pos > 0 and b"\n" not in data:
+                step = min(8192, pos)
+                pos -= step
+                fh.seek(pos)
+                data = fh.read(step) + data
+        cut = data.rfind(b"\n") + 1
+        start = pos + cut
+        tail = data[cut:]
+        with (self.path.parent / (self.path.name + ".torn")).open("ab") as out:
+            out.write(tail + b"\n")
+        os.truncate(self.path, start)
+        return {
+            "torn_bytes": len(tail),
+            "torn_sha256": hashlib.sha256(tail).hexdigest(),
+            "torn_offset": start,
+        }
+
+    def _head_behind(self) -> bool:
+        try:
+            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return False
+        if head.get("seq") != self._seq - 1:
+            return False
+        before = _line_before_last(self.path)
+        return before is not None and before.get("hash") == head.get("hash")
+
+    def _write_record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        record = {"seq": self._seq + 1, "time": _now(), **entry, "prev_hash": self._prev}
+        record["hash"] = entry_hash(self._prev, record)
+        os.write(self._fd, _canonical(record) + b"\n")
+        if self.fsync:
+            os.fsync(self._fd)
+        self._seq, self._prev = record["seq"], record["hash"]
+        self._known_size = os.fstat(self._fd).st_size
+        tmp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"seq": self._seq, "hash": self._prev}), encoding="utf-8")
+        os.replace(tmp, self.head_path)
+        return record
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Chain and write one entry; returns it with seq, prev_hash and hash."""
@@ -114,20 +209,9 @@ class AuditLog:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 self._sync_tail()
-                record = {"seq": self._seq + 1, **entry, "prev_hash": self._prev}
-                record["hash"] = entry_hash(self._prev, record)
-                line = _canonical(record) + b"\n"
-                os.write(self._fd, line)
-                if self.fsync:
-                    os.fsync(self._fd)
-                self._seq, self._prev = record["seq"], record["hash"]
-                self._known_size = os.fstat(self._fd).st_size
-                tmp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
-                tmp.write_text(json.dumps({"seq": self._seq, "hash": self._prev}), encoding="utf-8")
-                os.replace(tmp, self.head_path)
+                return self._write_record(dict(entry))
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
-            return record
 
     def close(self) -> None:
         os.close(self._fd)
@@ -142,21 +226,31 @@ class Verification:
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.entries} entries, chain and head verified"
+            note = f" ({self.problem})" if self.problem else ""
+            return f"audit log intact: {self.entries} entries, chain and head verified{note}"
         return f"audit log BROKEN at line {self.line}: {self.problem}"
 
 
 def verify(path: Path) -> Verification:
-    """Recompute the chain; report the first line that was altered, inserted or deleted."""
+    """Recompute the chain; report the first line that was altered, inserted or deleted.
+
+    A crash's traces are not tampering and the next append repairs them (see AuditLog._sync_tail):
+    an unfinished last line (no newline) or a head one entry behind read as intact, with a note.
+    """
     path = Path(path)
     if not path.exists():
         return Verification(False, 0, f"{path} does not exist", None)
     prev, seq, n = GENESIS, 0, 0
+    before, note = GENESIS, None
     with path.open("rb") as fh:
         for n, raw in enumerate(fh, start=1):
             try:
                 entry = json.loads(raw)
             except json.JSONDecodeError:
+                if not raw.endswith(b"\n") and not fh.read(1):
+                    note = "the last line is unfinished (a crash mid-write): moved aside at the next append"
+                    n -= 1
+                    break
                 return Verification(False, n - 1, "not a JSON object (line altered or truncated)", n)
             if entry.get("prev_hash") != prev:
                 return Verification(
@@ -168,11 +262,17 @@ def verify(path: Path) -> Verification:
                 )
             if entry_hash(prev, entry) != entry.get("hash"):
                 return Verification(False, n - 1, "hash does not match the content (entry altered)", n)
+            before = prev
             prev, seq = entry["hash"], entry["seq"]
     head_path = path.with_name(path.name + ".head")
     if head_path.exists():
         head = json.loads(head_path.read_text(encoding="utf-8"))
-        if head.get("seq") != seq or head.get("hash") != prev:
+        if head.get("seq") == seq - 1 and seq and head.get("hash") == before:
+            note = (
+                note
+                or "the head is one entry behind (a crash between the line and the head): repaired at the next append"
+            )
+        elif head.get("seq") != seq or head.get("hash") != prev:
             return Verification(
                 False,
                 n,
@@ -181,4 +281,4 @@ def verify(path: Path) -> Verification:
             )
     elif seq:
         return Verification(False, n, f"{head_path} is missing", None)
-    return Verification(True, n)
+    return Verification(True, n, note)

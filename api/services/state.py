@@ -147,6 +147,7 @@ class Serving:
                 f"({', '.join(missing[:5])}): retrain or republish"
             )
         self.cache: MartCache | None = None
+        self.cache_failed = False  # the look-up cache could not be built: look-ups read DuckDB
         self._cache_idx: np.ndarray | None = None
         self.realtime: RealtimeFeatures | None = None
         self.engine_error: str | None = None
@@ -294,6 +295,7 @@ class ServingManager:
                 "look-up cache of %d applicants ready in %.1f s", len(cache.ids), time.perf_counter() - t0
             )
         except Exception:  # noqa: BLE001 - look-ups fall back to DuckDB
+            serving.cache_failed = True
             log.exception("look-up cache could not be built; look-ups read DuckDB")
 
     def start(self) -> None:

@@ -97,6 +97,28 @@ class ServingCopy:
             raise UserError(f"{self.path} has no {FEATURES}: run `dbt build` and publish again")
         return f'"{rows[0][0]}"."{FEATURES}"'
 
+    def feature_source(self, feature: str) -> str:
+        """The per-applicant feature table holding `feature` (one column scan, no joins), else the mart.
+
+        The mart is a view joining six feature tables: reading one of its columns joins them all
+        (0.3-0.6 s at full scale), while the table itself answers in milliseconds. Applicants absent
+        from that table (no rows in its history source) are absent from it; their value is NULL in
+        the mart except for counts, which the mart turns into 0.
+        """
+        if not hasattr(self, "_feature_sources"):
+            rows = self._con.execute(
+                "select c.table_schema, c.table_name, c.column_name from information_schema.columns c "
+                "where c.table_schema = 'intermediate' and exists (select 1 from information_schema.columns k "
+                "where k.table_schema = c.table_schema and k.table_name = c.table_name and k.column_name = ?) "
+                "and (c.table_name like 'int%aggregated' or c.table_name = 'int_applications_encoded')",
+                [KEY],
+            ).fetchall()
+            sources: dict[str, str] = {}
+            for schema, table, column in rows:
+                sources.setdefault(column, f'"{schema}"."{table}"')
+            self._feature_sources = sources
+        return self._feature_sources.get(feature, self.mart_relation)
+
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cur = self._pool.get()

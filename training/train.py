@@ -22,6 +22,7 @@ from training import champion, models
 from training.config import TrainSettings
 from training.credit_model import no_history
 from training.metrics import ThresholdChoice, classification_metrics, cost_curve
+from warehouse.faults import fault
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +342,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             outputs=Schema([ColSpec("double", "probability")]),
         )
         say("logging and registering the model")
+        fault("train:before_register")
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(MODEL_CODE),
@@ -356,6 +358,7 @@ def train(cfg: TrainSettings, progress: bool = True) -> TrainOutcome:  # noqa: C
             registered_model_name=cfg.register_name,
         )
         version = str(info.registered_model_version)
+        fault("train:after_register")
         from mlflow import MlflowClient
 
         client = MlflowClient()

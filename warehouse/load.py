@@ -19,6 +19,7 @@ import duckdb
 
 from warehouse.db import connect_writer
 from warehouse.errors import LoadError
+from warehouse.faults import fault
 from warehouse.schema import TABLE_FILES, Table, load_schema
 from warehouse.scoring_tables import SCORING_DDL
 
@@ -187,9 +188,18 @@ def _check_keys(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> Non
         )
 
 
-def _quality(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[dict[str, int], dict[str, int]]:
-    """Count labels outside the schema and values outside plausible ranges (reported, not fatal)."""
+def _quality(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Count labels outside the schema and values outside plausible ranges (reported, not fatal).
+
+    In the same scan, numbers that are not finite ('NaN', 'inf' written in the file: DuckDB reads
+    them as such) are refused: a missing value is an empty field, and a NaN is not NULL downstream.
+    """
     exprs: list[tuple[str, str, str]] = []
+    for c in table.columns:
+        if c.type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+            exprs.append(("finite", c.name, f'count_if(not isfinite("{c.name}"))'))
     for c in table.columns:
         if c.labels:
             allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in c.labels)
@@ -199,6 +209,16 @@ def _quality(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[dict[str, in
     if not exprs:
         return {}, {}
     values = con.execute(f"select {', '.join(e for _, _, e in exprs)} from raw.{table.name}").fetchone()
+    for (kind, name, _), v in zip(exprs, values, strict=True):
+        if kind == "finite" and v:
+            key = table.key[0] if table.key else table.columns[0].name
+            example = con.execute(
+                f'select "{key}", "{name}" from raw.{table.name} where not isfinite("{name}") limit 1'
+            ).fetchone()
+            raise LoadError(
+                f"{path.name if path else table.name}: column {name}: {v} value(s) are not finite numbers "
+                f"(e.g. {example[1]} at {key} {example[0]}); write a missing value as an empty field"
+            )
     labels = {name: int(v) for (kind, name, _), v in zip(exprs, values, strict=True) if kind == "label" and v}
     ranges = {name: int(v) for (kind, name, _), v in zip(exprs, values, strict=True) if kind == "range" and v}
     return labels, ranges
@@ -252,7 +272,7 @@ def load(source: Path, warehouse: Path) -> LoadReport:
             t0 = time.perf_counter()
             rows = _load_table(con, path, table)
             _check_keys(con, path, table)
-            labels, ranges = _quality(con, table)
+            labels, ranges = _quality(con, table, path)
             reports.append(TableReport(name, path.name, rows, time.perf_counter() - t0, 0, labels, ranges))
             log.info("loaded raw.%s: %s rows from %s", name, f"{rows:,}", path.name)
         con.execute(
@@ -290,5 +310,7 @@ def load(source: Path, warehouse: Path) -> LoadReport:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
         raise
+    fault("load:before_swap")
     os.replace(tmp, warehouse)
+    fault("load:after_swap")
     return LoadReport(warehouse, source, reports, time.perf_counter() - started)

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.errors import UserError
+from warehouse.faults import fault
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def publish(build: Path, serving: Path, dbt_target: Path | None = None) -> Path:
         _ship_feature_sql(tmp, dbt_target)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        fault("publish:before_rename")
         os.replace(tmp, serving)
+        fault("publish:after_rename")
     finally:
         tmp.unlink(missing_ok=True)
     return serving

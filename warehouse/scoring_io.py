@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from warehouse.db import connect_writer
+from warehouse.faults import fault
 from warehouse.scoring_tables import SCORING_DDL
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def write_run(
             counts[table] = _insert_parquet(con, table, files.get(table, []))
             if os.environ.get(CRASH_ENV) == table:
                 os._exit(3)  # simulate a killed process in the middle of the write
+            if table == "scores":
+                fault("score:mid_write")
         run = {**run, "n_shap_rows": counts["shap_values"], "n_reasons": counts["reasons"]}
         con.register("run_row", pd.DataFrame([run]))
         cols = ", ".join(f'"{c}"' for c in run)
@@ -119,6 +122,7 @@ def write_run(
         )
         if os.environ.get(CRASH_ENV) == "commit":
             os._exit(3)
+        fault("score:before_commit")
         _run(con, "commit")
         _run(con, "checkpoint")
         return counts

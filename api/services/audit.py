@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warehouse.faults import armed, fault
+
 GENESIS = "0" * 64
 
 
@@ -174,7 +176,11 @@ class AuditLog:
     def _write_record(self, entry: dict[str, Any]) -> dict[str, Any]:
         record = {"seq": self._seq + 1, "time": _now(), **entry, "prev_hash": self._prev}
         record["hash"] = entry_hash(self._prev, record)
-        os.write(self._fd, _canonical(record) + b"\n")
+        line = _canonical(record) + b"\n"
+        if armed("audit:mid_line"):  # a crash half-way through the line
+            os.write(self._fd, line[: len(line) // 2])
+            fault("audit:mid_line")
+        os.write(self._fd, line)
         if self.fsync:
             os.fsync(self._fd)
         self._seq, self._prev = record["seq"], record["hash"]

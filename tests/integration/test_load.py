@@ -110,7 +110,58 @@ BAD_CASES = {
         lambda d: _truncate_gzip(d / "bureau_balance.csv"),
         r"bureau_balance\.csv\.gz",
     ),
+    "NaN written as text": (
+        lambda d: _replace(d / "application_train.csv", ",1.5,", ",NaN,"),
+        r"application_train\.csv: column \w+: 1 value\(s\) are not finite numbers \(e\.g\. nan at SK_ID_CURR \d+\)",
+    ),
+    "infinity written as text": (
+        lambda d: _replace(d / "application_train.csv", ",1.5,", ",-inf,"),
+        r"application_train\.csv: column \w+: 1 value\(s\) are not finite numbers",
+    ),
+    "decimal comma": (
+        lambda d: _replace(d / "application_train.csv", ",1.5,", ',"1,5",'),
+        r"application_train\.csv: column \w+, row \d+ \(line \d+\): value '1,5' is not a valid DOUBLE",
+    ),
+    "semicolon delimiter": (
+        lambda d: _replace(d / "bureau.csv", ",", ";", count=-1),
+        r"bureau\.csv: missing column\(s\) SK_ID_CURR",
+    ),
+    "latin-1 encoding": (
+        lambda d: (d / "application_train.csv").write_bytes(
+            (d / "application_train.csv")
+            .read_text()
+            .replace("Cash loans", "Cash lo\xe9ans")
+            .encode("latin-1")
+        ),
+        r"application_train\.csv: cannot read the header \('utf-8' codec can't decode",
+    ),
+    "10 MB field": (
+        lambda d: _replace(d / "application_train.csv", "Cash loans", "x" * 10_000_000),
+        r"application_train\.csv, row 1 \(line 2\): unreadable",
+    ),
+    "key out of range": (
+        lambda d: _replace(d / "bureau_balance.csv", "\n5000000,", "\n99999999999999999999999,"),
+        r"bureau_balance\.csv: column SK_ID_BUREAU, row 1 \(line 2\): value '99999999999999999999999' is not a valid BIGINT",
+    ),
+    "directory in place of a file": (
+        lambda d: ((d / "bureau.csv").unlink(), (d / "bureau.csv").mkdir()),
+        r"bureau\.csv: cannot read the header \(\[Errno 21\] Is a directory",
+    ),
+    "symlink loop": (
+        lambda d: ((d / "bureau.csv").unlink(), (d / "bureau.csv").symlink_to(d / "bureau.csv")),
+        r"bureau\.csv: file missing",
+    ),
+    "not gzip despite its name": (
+        lambda d: (d / "bureau.csv").rename(d / "bureau.csv.gz"),
+        r"bureau\.csv\.gz: cannot read the header \(Not a gzipped file",
+    ),
 }
+
+
+def _replace(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text()
+    assert old in text, (path.name, old)
+    path.write_text(text.replace(old, new, count))
 
 
 def _truncate_gzip(path: Path) -> None:

@@ -31,6 +31,11 @@ def publish(build: Path, serving: Path, dbt_target: Path | None = None) -> Path:
     finally:
         con.close()
     serving.parent.mkdir(parents=True, exist_ok=True)
+    # a killed publish leaves its copy behind (as big as the warehouse): publishes hold the writer
+    # lock, so any other one is a dead run's
+    for stale in serving.parent.glob(f".{serving.name}.*.tmp"):
+        log.info("removing %s, left by an interrupted publish", stale.name)
+        stale.unlink(missing_ok=True)
     tmp = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(build, tmp)

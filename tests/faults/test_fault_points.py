@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.api.conftest import API_KEY, REPO, pipeline_env, run, start_server, stop_server
+from tests.e2e.api.conftest import API_KEY, REPO, build_pipeline, run, start_server, stop_server
 
 APPLICANTS = 400
 
@@ -75,27 +75,7 @@ class Prober:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], Prober]]:
     home = tmp_path_factory.mktemp("faults_home")
-    env = pipeline_env(home)
-    py, dbt = sys.executable, str(Path(sys.executable).with_name("dbt"))
-    data = home / "data" / "synthetic"
-    run(
-        [
-            py,
-            "-m",
-            "warehouse",
-            "generate",
-            "--applicants",
-            str(APPLICANTS),
-            "--out",
-            str(data),
-            "--no-progress",
-        ],
-        env,
-    )
-    run([py, "-m", "warehouse", "load", "--source", str(data)], env)
-    run([dbt, "run", "--quiet", "--select", "+feat_applicant_features", "+feat_applicant_labels"], env)
-    run([py, "-m", "training", "train", "--quick"], env)
-    run([py, "-m", "training", "score"], env)
+    env = build_pipeline(home, APPLICANTS).env
     server = start_server(
         {
             **env,

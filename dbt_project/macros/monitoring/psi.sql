@@ -150,3 +150,11 @@
         ]
     )
 {%- endmacro %}
+
+{#-
+    DuckDB threads while the feature counts run (dbt var drift_duckdb_threads, 2), then back to the
+    profile's (CREDIT_DBT_DUCKDB_THREADS, 1): the counts run alone at the end of step 5.
+-#}
+{% macro drift_threads(during) -%}
+    set threads = {{ var('drift_duckdb_threads', 2) if during else env_var('CREDIT_DBT_DUCKDB_THREADS', '1') }}
+{%- endmacro %}

@@ -84,34 +84,33 @@ class Pipeline:
         return self.home / "warehouse" / "serving.duckdb"
 
 
-@pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    home = tmp_path_factory.mktemp("api_home")
+def build_pipeline(home: Path, applicants: int = APPLICANTS, seed: int = 7) -> Pipeline:
+    """generate -> load -> dbt run of the feature mart -> train (quick) -> score (publishes)."""
     env = pipeline_env(home)
     py = sys.executable
     dbt = str(Path(sys.executable).with_name("dbt"))
     data = home / "data" / "synthetic"
-    run(
-        [
-            py,
-            "-m",
-            "warehouse",
-            "generate",
-            "--applicants",
-            str(APPLICANTS),
-            "--seed",
-            "7",
-            "--out",
-            str(data),
-            "--no-progress",
-        ],
-        env,
-    )
+    gen = [
+        "generate",
+        "--applicants",
+        str(applicants),
+        "--seed",
+        str(seed),
+        "--out",
+        str(data),
+        "--no-progress",
+    ]
+    run([py, "-m", "warehouse", *gen], env)
     run([py, "-m", "warehouse", "load", "--source", str(data)], env)
     run([dbt, "run", "--quiet", "--select", "+feat_applicant_features", "+feat_applicant_labels"], env)
     run([py, "-m", "training", "train", "--quick"], env)
     run([py, "-m", "training", "score"], env)  # writes scoring.* and publishes the serving copy
     return Pipeline(home, env)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    return build_pipeline(tmp_path_factory.mktemp("api_home"))
 
 
 def free_port() -> int:

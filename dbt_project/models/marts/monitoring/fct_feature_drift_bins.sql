@@ -56,13 +56,19 @@ population_bins as (
             end - counts.n_values as n
         from population_sizes
         union all
-        select 0 as bin, counts.n_values - counts.above_1 as n
+        select
+            0 as bin,
+            counts.n_values - counts.above_1 as n
         {%- for k in range(1, n_bins - 1) %}
         union all
-        select {{ k }} as bin, counts.above_{{ k }} - counts.above_{{ k + 1 }} as n
+        select
+            {{ k }} as bin,
+            counts.above_{{ k }} - counts.above_{{ k + 1 }} as n
         {%- endfor %}
         union all
-        select {{ n_bins - 1 }} as bin, counts.above_{{ n_bins - 1 }} as n
+        select
+            {{ n_bins - 1 }} as bin,
+            counts.above_{{ n_bins - 1 }} as n
     ) as bins
 
 ),

@@ -8,8 +8,8 @@
 -- 52 s; this, 15 s (README, "Measured performance"). The mart is read in slices of
 -- `drift_batch_columns` columns (one aggregate each): all of them at once exceed memory_limit.
 {{ config(
-    pre_hook="set threads = " ~ var('drift_duckdb_threads', 2),
-    post_hook="set threads = " ~ env_var('CREDIT_DBT_DUCKDB_THREADS', '1'),
+    pre_hook="{{ drift_threads(true) }}",
+    post_hook="{{ drift_threads(false) }}",
 ) }}
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
 {%- set mart = ref('feat_applicant_features') %}
@@ -37,11 +37,10 @@ populations as (
 counts_{{ loop.index }} as (
 
     select
-        populations.population,
-        {%- for name in batch %}
-        {{ drift_feature_counts('features."' ~ name ~ '"', edges.get(name, []), n_bins) }} as "{{ name }}"
-        {{- ',' if not loop.last }}
-        {%- endfor %}
+        {% for name in batch -%}
+        {{ drift_feature_counts('features."' ~ name ~ '"', edges.get(name, []), n_bins) }} as "{{ name }}",
+        {% endfor -%}
+        populations.population
 
     from {{ mart }} as features
     inner join populations
@@ -69,13 +68,13 @@ long_counts as (
 final as (
 
     select
-        feature,
-        population,
-        feature_counts.n_values,
-        feature_counts.sum_values,
+        long_counts.feature,
+        long_counts.population,
+        long_counts.feature_counts.n_values,
         {%- for k in range(1, n_bins) %}
-        feature_counts.above[{{ k }}] as above_{{ k }}{{ ',' if not loop.last }}
+        long_counts.feature_counts.above[{{ k }}] as above_{{ k }},
         {%- endfor %}
+        long_counts.feature_counts.sum_values
 
     from long_counts
 

@@ -186,6 +186,29 @@ def ensure_pipeline(home: Path, applicants: int) -> dict[str, str]:
     return env
 
 
+def pipeline_home(home: Path | None, applicants: int) -> tuple[Path, dict[str, str], bool]:
+    """CREDIT_HOME (or `home`) when it has a published copy and a registry, else a small pipeline
+    built under its bench_api/: (home, env, whether it was built here)."""
+    from warehouse.config import get_settings
+
+    home = home or get_settings().home
+    built = not (
+        (home / "warehouse" / "serving.duckdb").exists() and (home / "mlflow" / "mlflow.db").exists()
+    )
+    if built:
+        print(f"no pipeline in {home}: building {applicants} applicants in {home / 'bench_api'}", flush=True)
+        home = home / "bench_api"
+    return home, ensure_pipeline(home, applicants), built
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start(env: dict[str, str], port: int) -> tuple[subprocess.Popen, float, float]:
     env = {**env, "CREDIT_ENV": "dev", "CREDIT_API_PORT": str(port), "CREDIT_API_HOST": "127.0.0.1"}
     t0 = time.perf_counter()
@@ -294,23 +317,9 @@ def main() -> None:
     parser.add_argument("--applicants", type=int, default=5000, help="when CREDIT_HOME has no pipeline yet")
     parser.add_argument("--home", type=Path, default=None)
     args = parser.parse_args()
-    from warehouse.config import get_settings
-
-    settings = get_settings()
-    home = args.home or settings.home
-    built = not (
-        (home / "warehouse" / "serving.duckdb").exists() and (home / "mlflow" / "mlflow.db").exists()
-    )
-    if built:
-        home = home / "bench_api"
-        print(f"no pipeline in {settings.home}: building {args.applicants} applicants in {home}", flush=True)
-    env = ensure_pipeline(home, args.applicants)
+    home, env, built = pipeline_home(args.home, args.applicants)
     ids, bodies = typical_bodies(home / "warehouse" / "serving.duckdb")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc, startup, cache = start(env, port)
     try:
         runs = asyncio.run(

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import duckdb
 import httpx
 import numpy as np
 
-from benchmarks.api import ensure_pipeline, start
+from benchmarks.api import free_port, pipeline_home, start
 
 JSON_P99_MS = 200.0
 PDF_P99_MS = 3000.0
@@ -79,19 +78,13 @@ def main() -> None:
     from warehouse.config import get_settings
 
     settings = get_settings()
-    home = args.home or settings.home
-    if not ((home / "warehouse" / "serving.duckdb").exists() and (home / "mlflow" / "mlflow.db").exists()):
-        home = home / "bench_api"
-        print(f"no pipeline in {settings.home}: using {home}", flush=True)
-    env = ensure_pipeline(home, args.applicants)
+    home, env, _ = pipeline_home(args.home, args.applicants)
     serving = home / "warehouse" / "serving.duckdb"
     ids, typical_rows = typical_applicants(serving)
     con = duckdb.connect(str(serving), read_only=True)
     n_applicants = con.execute("select count(*) from raw.applications").fetchone()[0]
     con.close()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proc, _, _ = start(env, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:

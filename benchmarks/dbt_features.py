@@ -64,6 +64,19 @@ def _nodes(target: Path) -> list[tuple[str, str, float]]:
     return sorted(rows, key=lambda row: -row[2])
 
 
+def _repeat(
+    label: str, command: list[str], env: dict[str, str], home: Path, runs: int
+) -> tuple[list[dict], list[list[tuple[str, str, float]]]]:
+    """`runs` measured runs of a dbt command: each run's measure and dbt's node timings."""
+    results, node_runs = [], []
+    for i in range(runs):
+        print(f"measuring: {label} (run {i + 1}/{runs})", flush=True)
+        results.append(_measure(command, env))
+        node_runs.append(_nodes(home / "dbt" / "target"))
+        print(f"  {results[-1]['seconds']:.1f} s, {results[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    return results, node_runs
+
+
 def _median_nodes(runs: list[list[tuple[str, str, float]]]) -> list[tuple[str, str, float]]:
     by: dict[tuple[str, str], list[float]] = {}
     for nodes in runs:
@@ -119,12 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     command = [dbt, "build"]  # the default selector (selectors.yml)
     started = time.strftime("%Y-%m-%d %H:%M")
-    results, node_runs = [], []
-    for i in range(args.runs):
-        print(f"measuring: dbt build (run {i + 1}/{args.runs})", flush=True)
-        results.append(_measure(command, env))
-        node_runs.append(_nodes(home / "dbt" / "target"))
-        print(f"  {results[-1]['seconds']:.1f} s, {results[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    results, node_runs = _repeat("dbt build", command, env, home, args.runs)
     nodes = _median_nodes(node_runs)
     alone: dict[str, float] = {}
     if not args.no_alone:
@@ -138,12 +146,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {name}: {seconds:.1f} s in the build, {alone[name]:.1f} s alone", flush=True)
         _measure(command, env)  # leave the warehouse as a full build left it
     drift_command = [dbt, "run", "--select", *DRIFT_MODELS]
-    drift_runs, drift_nodes = [], []
-    for i in range(args.runs):
-        print(f"measuring: feature drift marts (run {i + 1}/{args.runs})", flush=True)
-        drift_runs.append(_measure(drift_command, env))
-        drift_nodes.append(_nodes(home / "dbt" / "target"))
-        print(f"  {drift_runs[-1]['seconds']:.1f} s, {drift_runs[-1]['peak_rss_mb']:.0f} MB", flush=True)
+    drift_runs, drift_nodes = _repeat("feature drift marts", drift_command, env, home, args.runs)
     drift_median = _median_nodes(drift_nodes)
     drift_models = sum(seconds for _, _, seconds in drift_median)
     n_features = len(_contract_columns()) - 1

@@ -75,67 +75,63 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, cfg) -> int:  # noqa: ANN001
     from warehouse.errors import UserError
 
-    try:
-        if getattr(args, "run", None) is not None:
-            args.run(args, cfg)
-        elif args.command == "train":
-            from training.train import train
+    if getattr(args, "run", None) is not None:
+        args.run(args, cfg)
+    elif args.command == "train":
+        from training.train import train
 
-            if args.quick:
-                cfg = cfg.model_copy(update={"run_studies": False})
-            out = train(cfg)
-            print(f"model version {out.model_version}: {out.reason}")
-        elif args.command == "score":
-            from training.scoring import score
+        if args.quick:
+            cfg = cfg.model_copy(update={"run_studies": False})
+        out = train(cfg)
+        print(f"model version {out.model_version}: {out.reason}")
+    elif args.command == "score":
+        from training.scoring import score
 
-            out = score(cfg, publish=not args.no_publish)
-            print(
-                f"scoring run {out.run_id}: {out.n_scored:,} applicants with model version {out.model_version} "
-                f"in {out.seconds['total']:.0f} s ({', '.join(f'{k} {v:,}' for k, v in out.counts.items())} rows)"
-            )
-        elif args.command == "reason-codes":
-            from training import reason_codes
-            from warehouse import marts
-            from warehouse.config import REPO_ROOT, get_settings
+        out = score(cfg, publish=not args.no_publish)
+        print(
+            f"scoring run {out.run_id}: {out.n_scored:,} applicants with model version {out.model_version} "
+            f"in {out.seconds['total']:.0f} s ({', '.join(f'{k} {v:,}' for k, v in out.counts.items())} rows)"
+        )
+    elif args.command == "reason-codes":
+        from training import reason_codes
+        from warehouse import marts
+        from warehouse.config import REPO_ROOT, get_settings
 
-            features = marts.mart_feature_names(get_settings().warehouse_path)
-            path = reason_codes.write_file(
-                features, reason_codes.descriptions_from_dbt(REPO_ROOT / "dbt_project")
-            )
-            print(f"wrote {len(features)} reason codes to {path}")
-        elif args.command == "retext":
-            from training.retext import retext
+        features = marts.mart_feature_names(get_settings().warehouse_path)
+        path = reason_codes.write_file(
+            features, reason_codes.descriptions_from_dbt(REPO_ROOT / "dbt_project")
+        )
+        print(f"wrote {len(features)} reason codes to {path}")
+    elif args.command == "retext":
+        from training.retext import retext
 
-            retext(cfg, args.codes)
-        elif args.command == "reasons-coverage":
-            import duckdb
+        retext(cfg, args.codes)
+    elif args.command == "reasons-coverage":
+        import duckdb
 
-            from training import reason_codes
-            from warehouse.config import get_settings
+        from training import reason_codes
+        from warehouse.config import get_settings
 
-            con = duckdb.connect(str(get_settings().warehouse_path), read_only=True)
-            try:
-                reasons = con.execute(
-                    "select sk_id_curr, feature, fact from scoring.reasons where run_id = "
-                    "(select run_id from scoring.scoring_runs order by finished_at desc limit 1)"
-                ).df()
-            finally:
-                con.close()
-            if reasons.empty:
-                raise UserError("no scoring run with reasons yet: run `python -m training score` first")
-            out = reason_codes.coverage(reasons, reason_codes.load_file(), args.min_share)
-            print(
-                f"{out['edited_share']:.1%} of {out['reasons']:,} displayed reasons ({out['applicants']:,} "
-                f"applicants) come from hand-written texts; {len(out['to_write'])} feature(s) shown to at "
-                f"least {args.min_share:.1%} of applicants still have generated texts"
-            )
-            for feature, share in out["to_write"]:
-                print(f"  {share:6.1%}  {feature}")
-        elif args.command in ("drift", "report"):
-            args.run(args, cfg)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        con = duckdb.connect(str(get_settings().warehouse_path), read_only=True)
+        try:
+            reasons = con.execute(
+                "select sk_id_curr, feature, fact from scoring.reasons where run_id = "
+                "(select run_id from scoring.scoring_runs order by finished_at desc limit 1)"
+            ).df()
+        finally:
+            con.close()
+        if reasons.empty:
+            raise UserError("no scoring run with reasons yet: run `python -m training score` first")
+        out = reason_codes.coverage(reasons, reason_codes.load_file(), args.min_share)
+        print(
+            f"{out['edited_share']:.1%} of {out['reasons']:,} displayed reasons ({out['applicants']:,} "
+            f"applicants) come from hand-written texts; {len(out['to_write'])} feature(s) shown to at "
+            f"least {args.min_share:.1%} of applicants still have generated texts"
+        )
+        for feature, share in out["to_write"]:
+            print(f"  {share:6.1%}  {feature}")
+    elif args.command in ("drift", "report"):
+        args.run(args, cfg)
     return 0
 
 

@@ -300,8 +300,8 @@ class CreditDefaultModel(PythonModel):
         n, f = X.shape
         values = contrib[:, :f]
         depth = min(f, per_direction * 6)
-        source_of = getattr(self, "_source_of", np.full(f, -1))
-        if len(getattr(self, "_sources", ())):
+        source_of = self._source_of
+        if len(self._sources):
             counts = X[:, self._source_count_cols]
             absent = np.isnan(counts) | (counts == 0)  # (n, sources)
         else:

@@ -108,6 +108,12 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     )
 
 
+def applicant_exists(con: duckdb.DuckDBPyConnection, sk_id_curr: int) -> bool:
+    """Whether the published copy holds an application with this SK_ID_CURR (one key look-up)."""
+    row = con.execute('select 1 from raw.applications where "SK_ID_CURR" = ? limit 1', [int(sk_id_curr)])
+    return row.fetchone() is not None
+
+
 def read_applicant(con: duckdb.DuckDBPyConnection, sk_id_curr: int) -> ApplicantRecord:
     """The applicant's rows from the published copy `con` (application None: not in the warehouse)."""
     sk_id_curr = int(sk_id_curr)

@@ -24,7 +24,7 @@ from api.schemas import ErrorResponse
 from api.services import client_file as cf
 from api.services.audit_index import AuditIndex
 from api.services.links import LinkRefused, RateLimit, Revocations, make_token, read_token
-from warehouse.client_file import read_applicant
+from warehouse.client_file import applicant_exists, read_applicant
 from warehouse.config import get_settings
 
 router = APIRouter(tags=["client file"])
@@ -150,7 +150,7 @@ def file_link(
     settings = get_settings()
     serving = request.app.state.manager.get()
     with serving.copy.cursor() as cur:
-        known = read_applicant(cur, sk_id_curr).in_warehouse
+        known = applicant_exists(cur, sk_id_curr)
     decided = any(
         e.get("kind") in cf.DECISION_KINDS for e in _state(request)["index"].entries_for(sk_id_curr)
     )

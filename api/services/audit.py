@@ -47,44 +47,41 @@ def _now() -> str:
     return datetime.now(tz=UTC).isoformat(timespec="microseconds")
 
 
-def _line_before_last(path: Path) -> dict[str, Any] | None:
-    """The entry before the last one (None if there is none or it is unreadable)."""
+def _read_back(path: Path, end: int | None, newlines: int) -> tuple[int, bytes]:
+    """Bytes read backwards from `end` (default: the file's end) in 8 KiB blocks until they hold
+    more than `newlines` newlines (not counting trailing ones) or the start: (offset, bytes)."""
     with path.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        pos = fh.tell()
+        pos = fh.seek(0, os.SEEK_END) if end is None else end
         data = b""
-        while pos > 0 and data.rstrip(b"\n").count(b"\n") < 2:
+        while pos > 0 and data.rstrip(b"\n").count(b"\n") <= newlines:
             step = min(8192, pos)
             pos -= step
             fh.seek(pos)
             data = fh.read(step) + data
-    lines = data.rstrip(b"\n").split(b"\n")
+    return pos, data
+
+
+def _last_lines(path: Path, n: int) -> list[bytes]:
+    """The file's last `n` complete-or-not lines (fewer if it has fewer), oldest first."""
+    _, data = _read_back(path, None, n)
+    data = data.rstrip(b"\n")
+    return data.split(b"\n")[-n:] if data else []
+
+
+def _line_before_last(path: Path) -> dict[str, Any] | None:
+    """The entry before the last one (None if there is none or it is unreadable)."""
+    lines = _last_lines(path, 2)
     if len(lines) < 2:
         return None
     try:
-        return json.loads(lines[-2])
+        return json.loads(lines[0])
     except ValueError:
         return None
 
 
 def _last_line(path: Path) -> str | None:
-    with path.open("rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        if size == 0:
-            return None
-        block = 8192
-        data = b""
-        pos = size
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            fh.seek(pos)
-            data = fh.read(step) + data
-            lines = data.rstrip(b"\n").split(b"\n")
-            if len(lines) > 1 or pos == 0:
-                return lines[-1].decode("utf-8")
-    return None
+    lines = _last_lines(path, 1)
+    return lines[0].decode("utf-8") if lines else None
 
 
 class AuditUnavailable(RuntimeError):
@@ -141,16 +138,9 @@ class AuditLog:
         """Move bytes after the last newline (a line never finished) to <log>.torn; their record."""
         if size == 0:
             return None
-        with self.path.open("rb") as fh:
-            fh.seek(size - 1)
-            if fh.read(1) == b"\n":
-                return None
-            pos, data = size, b""
-            while pos > 0 and b"\n" not in data:
-                step = min(8192, pos)
-                pos -= step
-                fh.seek(pos)
-                data = fh.read(step) + data
+        pos, data = _read_back(self.path, size, 0)
+        if data.endswith(b"\n"):
+            return None
         cut = data.rfind(b"\n") + 1
         start = pos + cut
         tail = data[cut:]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from api.services.state import Serving
-from warehouse.client_file import HISTORY_TABLES, ApplicantRecord, column_labels, label
+from warehouse.client_file import ApplicantRecord, label
 
 DECISION_KINDS = ("lookup", "decision")  # audit entries that are decisions (not file accesses)
 TABLE_TITLES = {
@@ -514,18 +514,3 @@ def letter_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html).write_pdf()
-
-
-def history_counts(doc: dict[str, Any]) -> dict[str, int]:
-    return {name: doc["history"].get(name, {}).get("row_count", 0) for name in HISTORY_TABLES}
-
-
-__all__ = [
-    "build_file",
-    "column_labels",
-    "csv_zip",
-    "key_figures",
-    "letter_html",
-    "letter_pdf",
-    "letter_reasons",
-]

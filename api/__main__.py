@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers or get_api_settings().workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # no "server: uvicorn" on every answer
         )
         return 0
     if args.command == "verify-audit":

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import hmac
 import logging
+import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from api.schemas import ErrorDetail
+from api.security import Guard, SecurityLog, redact_paths
 from api.services.audit import AuditLog, AuditUnavailable
 from api.services.scoring import RequestProblem
 from api.services.state import NotReady, ServingManager
@@ -207,11 +209,33 @@ def create_app() -> FastAPI:
     @app.exception_handler(AuditUnavailable)
     async def _no_audit(request: Request, exc: AuditUnavailable) -> JSONResponse:
         log.error("%s", exc)
-        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
+        return JSONResponse(
+            status_code=503, content={"detail": redact_paths(str(exc))}, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(NotReady)
     async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
+        return JSONResponse(
+            status_code=503, content={"detail": redact_paths(str(exc))}, headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # the trace goes to the server's log; the caller gets an id to quote, never the trace
+        incident = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error", "incident": incident})
+
+    api_settings = get_api_settings()
+    app.add_middleware(
+        Guard,
+        max_body_bytes=api_settings.max_body_bytes,
+        rate_per_minute=api_settings.rate_per_minute,
+        security_log=SecurityLog(api_settings.security_log_file),
+        key_names={entry.sha256: entry.name for entry in settings.api_key_entries},
+        dev=settings.env == "dev",
+        https=settings.public_url.startswith("https://"),
+    )
 
     app.include_router(health.router)
     app.include_router(scoring.router)

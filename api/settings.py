@@ -30,10 +30,21 @@ class ApiSettings(BaseSettings):
     audit_path: Path | None = None  # default $CREDIT_HOME/audit/api_audit.jsonl
     audit_fsync: bool = False  # fsync every audit entry (durable against power loss; slower)
     cache_dir: Path | None = None  # default $CREDIT_HOME/api/cache (memory-mapped mart for look-ups)
+    # refused with 413 before being read (a full batch of 100 applications with long histories is
+    # about 3 MB of JSON)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # requests to /v1/ per key (or per client address without a valid key) over any 60 s, per
+    # worker process; 0 turns the limit off
+    rate_per_minute: int = Field(default=6000, ge=0)
+    security_log_path: Path | None = None  # default $CREDIT_HOME/audit/api_security.jsonl
 
     @property
     def audit_file(self) -> Path:
         return self.audit_path or get_settings().home / "audit" / "api_audit.jsonl"
+
+    @property
+    def security_log_file(self) -> Path:
+        return self.security_log_path or get_settings().home / "audit" / "api_security.jsonl"
 
     @property
     def cache_root(self) -> Path:

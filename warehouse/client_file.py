@@ -168,5 +168,10 @@ def read_applicant(con: duckdb.DuckDBPyConnection, sk_id_curr: int) -> Applicant
             [],
         )
         tables = {application.name if application else None, *(t.name for t in history.values() if t.rows)}
-        sources = [dict(zip(names, row, strict=True)) for row in rows if row[0] in tables]
+        # the file's name only: the server's directories are not the client's business
+        sources = [
+            {**dict(zip(names, row, strict=True)), "file": Path(str(row[1])).name}
+            for row in rows
+            if row[0] in tables
+        ]
     return ApplicantRecord(sk_id_curr, application, history, score, reasons, run, sources)

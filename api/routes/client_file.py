@@ -23,7 +23,8 @@ from api.app import Caller, require
 from api.schemas import ErrorResponse
 from api.services import client_file as cf
 from api.services.audit_index import AuditIndex
-from api.services.links import LinkRefused, RateLimit, Revocations, make_token, read_token
+from api.services.limits import RateLimit
+from api.services.links import LinkRefused, Revocations, make_token, read_token
 from warehouse.client_file import applicant_exists, read_applicant
 from warehouse.config import get_settings
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.schemas import Health, Ready
+from api.security import redact_paths
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +26,9 @@ def ready(request: Request):
     manager = request.app.state.manager
     serving = manager.current
     if serving is None:
-        body = Ready(status="not ready", detail=manager.last_error or "starting", reloads=manager.reloads)
+        body = Ready(
+            status="not ready", detail=redact_paths(manager.last_error or "starting"), reloads=manager.reloads
+        )
         return JSONResponse(status_code=503, content=body.model_dump())
     if serving.cache is None and not serving.cache_failed:
         # GET by id would read DuckDB per request until the look-up cache exists: at full scale that
@@ -50,7 +53,11 @@ def ready(request: Request):
         else ("key_join" if serving.realtime.engine.plan is not None else "mart_sql"),
         lookup_cache=serving.cache is not None,
         reloads=manager.reloads,
-        detail=serving.engine_error
-        or manager.last_error
-        or ("look-up cache failed: GET by id reads DuckDB" if serving.cache is None else None),
+        detail=redact_paths(detail)
+        if (
+            detail := serving.engine_error
+            or manager.last_error
+            or ("look-up cache failed: GET by id reads DuckDB" if serving.cache is None else None)
+        )
+        else None,
     )

@@ -9,7 +9,8 @@ import pytest
 
 from api.services.audit import AuditLog
 from api.services.audit_index import AuditIndex
-from api.services.links import LinkRefused, RateLimit, Revocations, make_token, read_token
+from api.services.limits import RateLimit
+from api.services.links import LinkRefused, Revocations, make_token, read_token
 from warehouse.config import parse_api_keys
 
 SHA = hashlib.sha256(b"k1").hexdigest()

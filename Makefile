@@ -136,6 +136,22 @@ bench: $(STAMP) jemalloc ## benchmarks at full Kaggle scale; results in reports/
 bench-real: $(STAMP) ## model quality on the real sample (CREDIT_REAL_SAMPLE_DIR): champion vs application-only model, about 10 min
 	$(PY) -m benchmarks.real_sample
 
+AUDIT_VENV := .venv-audit
+.PHONY: audit
+audit: $(STAMP) $(SUPERSET_STAMP) ## pip-audit of .venv and .venv-superset against PyPI's advisories (not in make test); reports/audit/
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON_SYS) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install --quiet pip-audit; }
+	@mkdir -p reports/audit
+	@status=0; for venv in $(VENV) $(SUPERSET_VENV); do \
+	  site=$$(ls -d $$venv/lib/python3*/site-packages); name=$$(basename $$venv); \
+	  $(AUDIT_VENV)/bin/pip-audit --vulnerability-service pypi --path $$site --progress-spinner off \
+	    --desc on -f columns -o reports/audit/$$name.txt; rc=$$?; \
+	  skipped=$$(grep -c "could not be audited" reports/audit/$$name.txt || true); \
+	  echo "$$name: pip-audit exit $$rc, $$skipped packages not audited (see reports/audit/$$name.txt)"; \
+	  [ $$rc -eq 0 ] || status=1; \
+	  if [ "$$skipped" -gt 0 ]; then status=1; \
+	    echo "  audit incomplete: PyPI did not answer for $$skipped packages (pip-audit asks /pypi/NAME/VERSION/json)"; fi; \
+	done; exit $$status
+
 clean: ## remove generated state under CREDIT_HOME
 	rm -rf $(CREDIT_HOME)
 

@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         settings = get_settings()
+        from api.app import startup_problem
+
+        if problem := startup_problem():  # refused here: uvicorn's workers would restart forever
+            print(f"configuration refused: {problem}", file=sys.stderr)
+            return 2
         uvicorn.run(
             "api.app:create_app",
             factory=True,

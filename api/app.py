@@ -165,15 +165,30 @@ async def lifespan(app: FastAPI):
         audit.close()
 
 
+def startup_problem() -> str | None:
+    """Why the API must not start with these settings (outside dev: no keys, default link secret)."""
+    settings = get_settings()
+    if settings.env == "dev":
+        return None
+    if not settings.api_key_entries:
+        return (
+            f"CREDIT_ENV={settings.env} refuses to serve without CREDIT_API_KEYS: every route but /health, "
+            "/ready and the signed links needs a key (python -m api key NAME ROLE makes one)"
+        )
+    if settings.file_link_secret == DEFAULT_SECRET:
+        return (
+            f"CREDIT_ENV={settings.env} refuses the default CREDIT_FILE_LINK_SECRET: set a random secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return None
+
+
 def create_app() -> FastAPI:
     from api.routes import client_file, health, scoring
 
     settings = get_settings()
-    if settings.env != "dev" and settings.file_link_secret == DEFAULT_SECRET:
-        raise RuntimeError(
-            f"CREDIT_ENV={settings.env} refuses the default CREDIT_FILE_LINK_SECRET: set a random secret "
-            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-        )
+    if problem := startup_problem():
+        raise RuntimeError(problem)
     app = FastAPI(
         title="Credit scoring API",
         version="1.0.0",

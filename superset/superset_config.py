@@ -7,6 +7,8 @@ Everything comes from the environment contract (README, .env.example):
 - CREDIT_SUPERSET_API_URL (else CREDIT_API_HOST / CREDIT_API_PORT) and CREDIT_SUPERSET_API_KEY:
   the scoring API that the Jinja macros `live_score_sql` and `live_reasons_sql` call for live
   scores (Client 360).
+- The same API and key (role `superset`) make the signed links to a client's file that loan officers
+  ask for from Client 360 (the blueprint of credit_superset/file_link.py).
 - CREDIT_API_AUDIT_PATH (else $CREDIT_HOME/audit/api_audit.jsonl): the API's audit log, whose
   newest entries the macro `api_decisions_sql` shows on Monitoring.
 DuckDB connections are forced read-only with external access off (no file reads from SQL Lab),
@@ -25,6 +27,7 @@ if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
 from credit_superset.audit import api_decisions_sql  # noqa: E402
+from credit_superset.file_link import blueprint as file_link_blueprint  # noqa: E402
 from credit_superset.live import live_reasons_sql, live_score_sql  # noqa: E402
 from credit_superset.settings import DEV_SECRET, secret_key, superset_home  # noqa: E402
 
@@ -52,6 +55,10 @@ JINJA_CONTEXT_ADDONS = {
     "live_reasons_sql": live_reasons_sql,
     "api_decisions_sql": api_decisions_sql,
 }
+
+# Client 360's "Client file" chart links to /credit/file-link/<id>: the officer asks the scoring
+# API for a signed link to give to the client (credit_superset/file_link.py; RLS's rule applies).
+BLUEPRINTS = [file_link_blueprint]
 
 
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802

@@ -8,6 +8,7 @@ people under ``reports/``; see README.md ("The contract") and .env.example.
 from __future__ import annotations
 
 import hashlib
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -75,6 +76,47 @@ def parse_api_keys(text: str, env: str) -> list[ApiKey]:
     return keys
 
 
+# Passwords that count as "not set" outside dev (the demo's and the usual factory values).
+DEFAULT_PASSWORDS = frozenset({"", "admin", "analyst", "officer", "password", "postgres", "mlflow", "superset",
+                               "changeme", "secret", "root", "test"})  # fmt: skip
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def store_uri_problem(var: str, uri: str, env: str, environ: dict[str, str] | None = None) -> str | None:
+    """Why `uri` (a metadata or tracking store) may not be used outside dev, or None.
+
+    A database URI (postgresql, mysql, ...) needs a password that is not a default one; an HTTP(S)
+    tracking server off loopback needs credentials (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME
+    with a non-default MLFLOW_TRACKING_PASSWORD). File stores (sqlite, a path) hold no secret.
+    The message never contains the URI (it may hold a password).
+    """
+    if env == "dev" or not uri:
+        return None
+    import os
+    from urllib.parse import urlsplit
+
+    environ = os.environ if environ is None else environ
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme in ("postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"):
+        if (parts.password or "").lower() in DEFAULT_PASSWORDS:
+            return (
+                f"CREDIT_ENV={env} refuses {var}: a {scheme} URI without a password or with a default one "
+                "(set a long random password for that database user)"
+            )
+    elif scheme in ("http", "https") and (parts.hostname or "") not in LOOPBACK:
+        token = environ.get("MLFLOW_TRACKING_TOKEN", "")
+        password = environ.get("MLFLOW_TRACKING_PASSWORD", "")
+        if not token and (
+            not environ.get("MLFLOW_TRACKING_USERNAME") or password.lower() in DEFAULT_PASSWORDS
+        ):
+            return (
+                f"CREDIT_ENV={env} refuses {var}: a tracking server off loopback needs MLFLOW_TRACKING_TOKEN "
+                "or MLFLOW_TRACKING_USERNAME with a non-default MLFLOW_TRACKING_PASSWORD"
+            )
+    return None
+
+
 class Settings(BaseSettings):
     """Paths, addresses and secrets. Derived paths follow ``home`` unless set explicitly."""
 
@@ -117,6 +159,8 @@ class Settings(BaseSettings):
             self.file_link_secret = DEFAULT_SECRET  # empty = unset (refused outside dev by the API)
         if self.env == "prod" and not self._api_keys:
             raise ValueError("CREDIT_ENV=prod requires CREDIT_API_KEYS (name:role:sha256 entries)")
+        if problem := store_uri_problem("MLFLOW_TRACKING_URI", self.mlflow_tracking_uri, self.env):
+            raise ValueError(problem)
         return self
 
     @property
@@ -152,5 +196,16 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings (cached; call ``get_settings.cache_clear()`` after changing env)."""
-    return Settings()
+    """The process's settings (cached; call ``get_settings.cache_clear()`` after changing env).
+
+    A setting the contract refuses (a default secret outside dev, a malformed key list...) ends the
+    command with its message and exit status 2, without a traceback: every CLI reads settings first.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+        print(f"configuration refused: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -22,7 +22,14 @@ import time
 from pathlib import Path
 
 from credit_superset import bundle
-from credit_superset.settings import SUPERSET_DIR, port, reports_dir, serving_path, superset_home
+from credit_superset.settings import (
+    SUPERSET_DIR,
+    check_secrets,
+    port,
+    reports_dir,
+    serving_path,
+    superset_home,
+)
 
 
 def _stamp_digest() -> str:
@@ -46,6 +53,7 @@ def _stamp_file() -> Path:
 def cmd_up(force: bool) -> int:
     from credit_superset import provision, server
 
+    check_secrets()  # outside dev: refuse default or missing secrets before anything starts
     digest = _stamp_digest()
     stamp = json.loads(_stamp_file().read_text()) if _stamp_file().exists() else {}
     if force or stamp.get("digest") != digest:
@@ -62,6 +70,26 @@ def cmd_up(force: bool) -> int:
     state = "started" if seconds else "already running"
     print(f"Superset {state} on {server.base_url()} (pid file {server.pid_file()}, log {server.log_file()})")
     return 0
+
+
+def _browse_applicant(value: str) -> int | None:
+    """An SK_ID_CURR, or 'refused': the refused applicant of median probability in the published scores."""
+    if value == "none":
+        return None
+    if value != "refused":
+        return int(value)
+    import duckdb
+
+    con = duckdb.connect(str(serving_path()), read_only=True)
+    try:
+        row = con.execute(
+            f"select sk_id_curr from {bundle.marts_schema()}.fct_scores where decision = 'refuse' "  # noqa: S608
+            "order by probability, sk_id_curr limit 1 offset (select count(*) // 2 from "
+            f"{bundle.marts_schema()}.fct_scores where decision = 'refuse')"
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0]) if row else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     brw = sub.add_parser("browse")
     brw.add_argument("--user", default=None)
     brw.add_argument("--password", default=None)
-    brw.add_argument("--applicant", type=int, default=None)
+    brw.add_argument(
+        "--applicant",
+        default="refused",
+        help="Client 360's applicant: an SK_ID_CURR, 'refused' (default: the median refused applicant "
+        "of the latest scoring run, as the screenshots show) or 'none'",
+    )
+    brw.add_argument(
+        "--file-links", default="", help="comma-separated SK_ID_CURRs to ask a client-file link for"
+    )
     brw.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/superset")
     brw.add_argument("--dashboards", default="portfolio,client-360,monitoring")
     view = sub.add_parser("user-view", help="what a user reaches (RLS, SQL Lab, dashboards), as JSON")
@@ -132,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://127.0.0.1:{port()}",
                 user=args.user,
                 password=args.password,
-                applicant=args.applicant,
+                applicant=_browse_applicant(args.applicant),
+                file_links=[int(a) for a in args.file_links.split(",") if a.strip()],
                 out_dir=args.out or reports_dir() / "superset",
-                slugs=args.dashboards.split(","),
+                slugs=[slug for slug in args.dashboards.split(",") if slug],
             )
             print(json.dumps(result))
         elif args.command == "user-view":

@@ -67,6 +67,7 @@ _CHART_STATE_JS = """
       big_number: bigNumber ? bigNumber.innerText.trim() : null,
       text: text.slice(0, 2000),
       table: headers.length ? {columns: headers, rows} : null,
+      links: [...h.querySelectorAll('a[href]')].map(a => a.getAttribute('href')).slice(0, 20),
     };
   })
 """
@@ -138,6 +139,26 @@ def open_dashboard(page, url: str, timeout_s: float = 120.0) -> dict[str, Any]:
     }
 
 
+def ask_file_link(page, base_url: str, applicant: int) -> dict[str, Any]:
+    """Client 360's way to a client's file: open /credit/file-link/<id>, press the button, read the link."""
+    response = page.goto(f"{base_url}/credit/file-link/{applicant}")
+    outcome: dict[str, Any] = {"status": response.status if response else None, "link": None}
+    if page.locator("#make-link").count() == 0:
+        outcome["refused"] = page.inner_text("body")[:500]
+        return outcome
+    with page.expect_navigation():
+        page.click("#make-link")
+    if page.locator("#client-link").count() == 0:
+        outcome["refused"] = page.inner_text("body")[:500]
+        return outcome
+    outcome.update(
+        link=page.input_value("#client-link"),
+        expires=page.inner_text("#expires"),
+        link_id=page.inner_text("#link-id"),
+    )
+    return outcome
+
+
 def browse(
     base_url: str,
     user: str | None = None,
@@ -145,13 +166,17 @@ def browse(
     applicant: int | None = None,
     out_dir: Path | None = None,
     slugs: list[str] | None = None,
+    file_links: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Open each dashboard as `user`; screenshots and a JSON summary go to out_dir."""
+    """Open each dashboard as `user`; screenshots and a JSON summary go to out_dir.
+
+    file_links: applicants for whom to ask a client-file link as this user (Client 360's page).
+    """
     from playwright.sync_api import sync_playwright
 
     user = user or "admin"
     password = password or default_password(user)
-    slugs = slugs or ["portfolio", "client-360", "monitoring"]
+    slugs = ["portfolio", "client-360", "monitoring"] if slugs is None else slugs
     out_dir = out_dir or Path("reports/superset")
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"user": user, "applicant": applicant, "dashboards": {}}
@@ -173,6 +198,8 @@ def browse(
                 state["screenshot"] = str(shot)
                 state["url"] = url
                 result["dashboards"][slug] = state
+            if file_links:
+                result["file_links"] = {str(a): ask_file_link(page, base_url, a) for a in file_links}
         finally:
             browser.close()
     summary = {

@@ -44,9 +44,19 @@ def _result(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chart_data(api, chart_id: int, filters: list[dict[str, Any]] | None = None, row_limit: int | None = None):
-    """The chart's saved query, optionally with extra filters (as a native filter adds them)."""
-    if not filters and row_limit is None:
+def chart_data(
+    api,
+    chart_id: int,
+    filters: list[dict[str, Any]] | None = None,
+    row_limit: int | None = None,
+    where: str | None = None,
+):
+    """The chart's saved query, optionally with extra filters (as a native filter adds them).
+
+    where: replaces the chart's own SQL condition (e.g. '' drops Client 360's "one applicant
+    picked" prompt, as a user crafting their own query could: row-level security must still hold).
+    """
+    if not filters and row_limit is None and where is None:
         response = api.get(f"{api.base_url}/chart/{chart_id}/data/")
     else:
         detail = api.get(f"{api.base_url}/chart/{chart_id}")
@@ -56,6 +66,8 @@ def chart_data(api, chart_id: int, filters: list[dict[str, Any]] | None = None, 
             query["filters"] = [*query.get("filters", []), *(filters or [])]
             if row_limit is not None:
                 query["row_limit"] = row_limit
+            if where is not None:
+                query.setdefault("extras", {})["where"] = where
         response = api.post(f"{api.base_url}/chart/data", json=context)
     if response.status_code >= 400:
         try:
@@ -147,7 +159,7 @@ def sqllab(api, sql: str) -> dict[str, Any]:
 def user_view(base_url: str, user: str, password: str | None = None) -> dict[str, Any]:
     """What a user can reach: applicants behind Client 360's decision chart, SQL Lab, dashboards."""
     api = client(base_url, user, password)
-    decision = chart_data(api, chart_id(api, "Decision"), row_limit=1_000_000)
+    decision = chart_data(api, chart_id(api, "Decision"), row_limit=1_000_000, where="")
     dashboards = {}
     for slug in ("portfolio", "client-360", "monitoring"):
         dashboards[slug] = api.get(f"{api.base_url}/dashboard/{slug}").status_code

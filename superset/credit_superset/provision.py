@@ -45,6 +45,7 @@ CLIENT_360_DATASETS = [
     "previous_applications",
     "installments",
     "similar_clients",
+    "client_file_link",
 ]
 DASHBOARD_ROLES = {
     "portfolio": [ANALYST_ROLE],

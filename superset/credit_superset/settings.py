@@ -51,13 +51,44 @@ def secret_key() -> str:
 
 
 def password(var: str, dev_default: str) -> str:
-    """A demo user's password from the environment; dev may fall back to a documented default."""
+    """A user's password from the environment; dev may fall back to its documented default.
+
+    Outside dev the variable must be set, and not to that default."""
     value = os.environ.get(var, "")
-    if value:
-        return value
-    if credit_env() != "dev":
-        raise RuntimeError(f"CREDIT_ENV={credit_env()} requires {var} to be set")
-    return dev_default
+    if credit_env() == "dev":
+        return value or dev_default
+    if not value or value == dev_default:
+        raise RuntimeError(f"CREDIT_ENV={credit_env()} requires {var} to be set to a non-default password")
+    return value
+
+
+# Passwords refused in SUPERSET_DATABASE_URI outside dev (as warehouse.config.DEFAULT_PASSWORDS;
+# this venv does not import the pipeline's packages).
+DEFAULT_DB_PASSWORDS = frozenset(
+    {"", "admin", "password", "postgres", "superset", "changeme", "secret", "root"}
+)
+USER_PASSWORDS = {
+    "SUPERSET_ADMIN_PASSWORD": "admin",
+    "SUPERSET_ANALYST_PASSWORD": "analyst",
+    "SUPERSET_OFFICER_PASSWORD": "officer",
+}
+
+
+def check_secrets() -> None:
+    """Outside dev: the secret key, the users' passwords and the metadata database's password are
+    set and not defaults (RuntimeError naming the variable otherwise). Called before anything starts."""
+    secret_key()
+    for var, dev_default in USER_PASSWORDS.items():
+        password(var, dev_default)
+    uri = os.environ.get("SUPERSET_DATABASE_URI", "")
+    if credit_env() != "dev" and uri:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(uri)
+        if not parts.scheme.startswith("sqlite") and (parts.password or "").lower() in DEFAULT_DB_PASSWORDS:
+            raise RuntimeError(
+                f"CREDIT_ENV={credit_env()} refuses SUPERSET_DATABASE_URI without a password or with a default one"
+            )
 
 
 def api_base_url() -> str:

@@ -56,3 +56,20 @@ def test_batch_probability_is_empty_without_exactly_one_applicant(assets, con):
     assert "pick one" in chart["params"]["subtitle"].lower()
     markdown = assets["dashboards/client_360.yaml"]["layout"][0]["markdown"]
     assert "No data" in markdown
+
+
+def test_client_360_tables_stay_empty_until_one_applicant_is_picked(assets):
+    import jinja2
+
+    dashboard = assets["dashboards/client_360.yaml"]
+    keys = [part.split()[0] for row in dashboard["layout"] if "row" in row for part in row["row"].split(",")]
+    charts = bundle.chart_keys(assets)
+    # the live charts say "no applicant selected" in their row; the batch probability is NULL (metric)
+    exempt = {"c360_live_score", "c360_live_reasons", "c360_probability"}
+    prompted = [k for k in keys if k not in exempt]
+    assert len(prompted) >= 8 and "c360_client_file" in prompted
+    for key in prompted:
+        (where,) = [f["sqlExpression"] for f in charts[key]["params"]["adhoc_filters"]]
+        for picked, expected in (([], "false"), ([1, 2], "false"), ([100002], "true")):
+            rendered = jinja2.Template(where).render(filter_values=lambda column, p=picked: p)
+            assert rendered == expected, (key, picked, rendered)

@@ -37,8 +37,14 @@ QUICK_TRAINING = {  # the dashboards need a champion, not a good one
     "CREDIT_TRAIN_BOOTSTRAP": "20",
     "CREDIT_TRAIN_SHAP_SAMPLE_ROWS": "300",
 }
-N_CHARTS, N_DATASETS = 32, 21
-CHARTS_PER_DASHBOARD = {"portfolio": 10, "client-360": 11, "monitoring": 11}
+N_CHARTS, N_DATASETS = 33, 22
+CHARTS_PER_DASHBOARD = {"portfolio": 10, "client-360": 12, "monitoring": 11}
+# Client 360 charts that stay empty until exactly one applicant is picked (the live ones say so in a row)
+PROMPTED = {
+    "Decision", "Top reasons (batch)", "SHAP contributions (log-odds)", "Key figures against the population",
+    "Credit bureau: credits elsewhere", "Previous applications", "Installment payments: days late over time",
+    "Similar clients and their outcomes", "Client file (signed link for the client)",
+}  # fmt: skip
 
 
 def _free_port() -> int:
@@ -77,9 +83,11 @@ def _start_api(env: dict[str, str], home: Path) -> tuple[subprocess.Popen, str]:
     api_env = {
         **env,
         "CREDIT_ENV": "test",
-        "CREDIT_API_KEYS": API_KEY,
+        # Superset's key has the role superset: it may name the officer (X-Credit-User) in the audit log
+        "CREDIT_API_KEYS": f"superset:superset:{hashlib.sha256(API_KEY.encode()).hexdigest()}",
         "CREDIT_API_WORKERS": "1",
         "CREDIT_FILE_LINK_SECRET": "superset-test-link-secret",
+        "CREDIT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     }
     log = (home / "api.log").open("w")
     proc = subprocess.Popen(
@@ -216,6 +224,9 @@ def test_every_chart_returns_rows(stack):
     live = by_name["Live score from the API"]["applicant_data"]
     assert live[0]["api_status"] == "ok", live  # the macro reached the API with its key
     # the batch probability is the picked applicant's, and empty ("No data") until one is picked
+    # with no applicant picked, no chart lists every applicant's rows
+    for name in PROMPTED:
+        assert by_name[name]["rows"] == 0 and by_name[name]["applicant_rows"] >= 1, by_name[name]
     batch = by_name["Probability of default (batch)"]
     assert batch["data"] == [{"probability": None}], batch["data"]
     assert batch["applicant_data"] == [{"probability": pytest.approx(probability)}], batch["applicant_data"]
@@ -274,29 +285,67 @@ def test_loan_officer_sees_only_their_branch_and_no_sql_lab(stack):
     assert "disabled by configuration" in json.dumps(analyst["sqllab_file"]["error"])
 
 
+def _percent(text: str) -> float:
+    """'12.5%' -> 0.125 (Client 360 shows probabilities as percentages with one decimal)."""
+    assert text.endswith("%"), text
+    return float(text[:-1]) / 100
+
+
+def _other_branch_applicant(stack, branch_ids: set[int]) -> int:
+    return min(_scored_ids(stack) - branch_ids)
+
+
+def _audit(stack) -> list[dict]:
+    path = stack["home"] / "audit" / "api_audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def test_browser_loan_officer_client_360_and_screenshots(stack):
-    officer, applicant, probability, _ = _officer_and_applicant(stack)
+    officer, applicant, probability, branch_ids = _officer_and_applicant(stack)
     out = stack["reports"] / "superset"
+    other = _other_branch_applicant(stack, branch_ids)
     seen = _cli(stack["env"], "browse", "--user", officer, "--password", OFFICER_PASSWORD,
-                "--applicant", str(applicant), "--dashboards", "client-360", "--out", str(out))  # fmt: skip
+                "--applicant", str(applicant), "--dashboards", "client-360", "--out", str(out),
+                "--file-links", f"{applicant},{other}")  # fmt: skip
     answer = _api_score(stack, applicant)
     c360 = seen["dashboards"]["client-360"]
     assert c360["status"] == 200
     assert not c360["errors"], c360["errors"]
     assert len(c360["charts"]) == CHARTS_PER_DASHBOARD["client-360"]
     shown = {c["title"]: c for c in c360["charts"]}
-    assert shown["Probability of default (batch)"]["big_number"] == f"{probability:.4f}"
+    assert _percent(shown["Probability of default (batch)"]["big_number"]) == pytest.approx(
+        probability, abs=5e-4
+    )
     # the live score, fetched from the API by the Jinja macro when the chart rendered, is the API's answer
     (live,) = shown["Live score from the API"]["table"]["rows"]
     assert live["api_status"] == "ok", live
     assert int(live["sk_id_curr"]) == applicant
-    assert float(live["live_probability"]) == answer["probability"], (live, answer["probability"])
+    assert _percent(live["live_probability"]) == pytest.approx(answer["probability"], abs=5e-4), live
     assert live["live_decision"] == answer["decision"]
     assert live["live_model_version"] == answer["model"]["version"]
     assert abs(answer["probability"] - probability) < 1e-9  # the API scores known applicants as the batch did
     live_reasons = shown["Top reasons (live, from the API)"]["table"]["rows"]
     assert {r["text_en"] for r in live_reasons} == {r["text_en"] for r in answer["reasons"]}
     assert Path(c360["screenshot"]).stat().st_size > 50_000
+    # the officer's way to the client's file: a link for the picked applicant, which asks the API
+    # for a signed link; another branch's applicant is refused before the API is asked
+    file_links = [h for h in shown["Client file (signed link for the client)"]["links"] if "/credit/" in h]
+    assert file_links == [f"/credit/file-link/{applicant}"], file_links
+    other = _other_branch_applicant(stack, branch_ids)
+    links = seen["file_links"]
+    made = links[str(applicant)]
+    assert made["status"] == 200 and made["link"].startswith(
+        f"{stack['api_url']}/client/file/{applicant}/"
+    ), made
+    with urllib.request.urlopen(made["link"], timeout=60) as resp:  # the client's page, no key
+        assert resp.status == 200 and str(applicant) in resp.read().decode()
+    assert links[str(other)]["status"] == 403 and links[str(other)]["link"] is None, links[str(other)]
+    assert "agence" in links[str(other)]["refused"]
+    analyst = _cli(stack["env"], "browse", "--user", "analyst", "--dashboards", "", "--applicant", "none",
+                   "--file-links", str(applicant), "--out", str(out))["file_links"][str(applicant)]  # fmt: skip
+    assert analyst["status"] == 403 and analyst["link"] is None, analyst
+    made_by = [e for e in _audit(stack) if e.get("kind") == "file_link_made"]
+    assert [(e["sk_id_curr"], e["caller"]) for e in made_by] == [(applicant, f"superset/{officer}")], made_by
 
     everything = _cli(
         stack["env"], "browse", "--user", "admin", "--applicant", str(applicant), "--out", str(out)
@@ -311,11 +360,11 @@ def test_browser_loan_officer_client_360_and_screenshots(stack):
     # asked with Superset's own key, and an intact hash chain
     monitoring = {c["title"]: c for c in everything["dashboards"]["monitoring"]["charts"]}
     decisions = monitoring["The scoring API's recent decisions (audit log)"]["table"]["rows"]
-    superset_caller = "key:" + hashlib.sha256(API_KEY.encode()).hexdigest()[:12]
+    superset_caller = "superset"
     mine = [d for d in decisions if d["sk_id_curr"] == str(applicant) and d["caller"] == superset_caller]
     assert mine, decisions[:3]
     assert mine[0]["decision"] == answer["decision"]
-    assert mine[0]["probability"] == f"{answer['probability']:.4f}"
+    assert _percent(mine[0]["probability"]) == pytest.approx(answer["probability"], abs=5e-4)
     assert all(d["chain_ok"] == "true" for d in decisions), decisions
     assert [int(d["seq"]) for d in decisions] == sorted((int(d["seq"]) for d in decisions), reverse=True)
     # the drift cards come from the dbt drift marts

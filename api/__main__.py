@@ -48,12 +48,23 @@ def _with_allocator(argv: list[str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "api", *argv], {**os.environ, "LD_PRELOAD": preload})
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse (1-65535; uvicorn would fail later with a traceback)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} out of range 1-65535")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API with uvicorn on CREDIT_API_HOST:CREDIT_API_PORT")
     serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--port", type=_port, default=None)
     serve.add_argument(
         "--workers", type=int, default=None, help="uvicorn worker processes (default CREDIT_API_WORKERS, 2)"
     )

@@ -112,15 +112,22 @@ def _run(args, cfg) -> int:  # noqa: ANN001
         from training import reason_codes
         from warehouse.config import get_settings
 
-        con = duckdb.connect(str(get_settings().warehouse_path), read_only=True)
+        if not 0 <= args.min_share <= 1:
+            raise UserError(f"--min-share {args.min_share}: a share between 0 and 1 (e.g. 0.001)")
+        path = get_settings().warehouse_path
+        if not path.exists():
+            raise UserError(f"{path}: no build warehouse yet; run `make pipeline` first")
+        con = duckdb.connect(str(path), read_only=True)
         try:
             reasons = con.execute(
                 "select sk_id_curr, feature, fact from scoring.reasons where run_id = "
                 "(select run_id from scoring.scoring_runs order by finished_at desc limit 1)"
             ).df()
+        except duckdb.CatalogException:
+            reasons = None
         finally:
             con.close()
-        if reasons.empty:
+        if reasons is None or reasons.empty:
             raise UserError("no scoring run with reasons yet: run `python -m training score` first")
         out = reason_codes.coverage(reasons, reason_codes.load_file(), args.min_share)
         print(

@@ -255,7 +255,8 @@ def load(source: Path, warehouse: Path) -> LoadReport:
     started = time.perf_counter()
     source = Path(source)
     if not source.is_dir():
-        raise LoadError(f"{source}: source folder does not exist")
+        what = "is a file, not a folder" if source.exists() else "source folder does not exist"
+        raise LoadError(f"{source}: {what} (expected the folder of the eight Kaggle files)")
     schema = load_schema()
     files = {name: find_file(source, stem) for name, stem in TABLE_FILES.items()}
     # unique per run; any other load's temp file is a dead run's (loads hold the writer lock)

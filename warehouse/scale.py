@@ -117,11 +117,11 @@ def scale(
         raise UserError(f"--train-share {train_share}: strictly between 0 and 1")
     source = Path(source)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     schema = load_schema()
     with tempfile.TemporaryDirectory(prefix="credit-scale-") as tmp:
         wh = Path(tmp) / "source.duckdb"
         load(source, wh)  # the loader's checks and types: a broken source fails here, naming the file
+        out.mkdir(parents=True, exist_ok=True)  # only once the source is known good: a failed run leaves none
         con = duckdb.connect(str(wh))
         con.execute(f"set threads = {max(1, threads)}")
         con.execute(f"set temp_directory = '{tmp}'")

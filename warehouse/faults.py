@@ -3,7 +3,8 @@
 `CREDIT_FAULT=publish:before_rename` (several: comma-separated) makes `fault("publish:before_rename")`
 SIGKILL its own process there: no `finally`, no clean-up, exactly as a crash or an OOM kill. Points
 (tests/faults/): load:before_swap, load:after_swap, publish:before_rename, publish:after_rename,
-score:mid_write, score:before_commit, train:before_register, train:after_register, audit:mid_line.
+score:mid_write, score:before_commit, train:before_register, train:after_register, audit:mid_line,
+dbt:mid_model (`warehouse run-locked` kills the dbt command while its third model is being built).
 Unset (the default), a fault point costs one environment look-up.
 """
 

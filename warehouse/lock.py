@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from warehouse.errors import UserError
+from warehouse.faults import armed, fault
 
 log = logging.getLogger(__name__)
 _held: dict[str, int] = {}  # lock path -> depth, in this process
@@ -121,4 +122,30 @@ def run_locked(home: Path, argv: list[str]) -> int:
         raise UserError("run-locked needs a command after `--`")
     with writer_lock(home, " ".join(argv)):
         sys.stdout.flush()
+        if armed(DBT_MID_MODEL):
+            _kill_mid_model(home, argv)
         return subprocess.call(argv)
+
+
+DBT_MID_MODEL = "dbt:mid_model"
+MODELS_BEFORE_KILL = 3
+
+
+def _kill_mid_model(home: Path, argv: list[str]) -> None:
+    """The fault point `dbt:mid_model`: run the command, SIGKILL it and this process while its third
+    model is being built (as read in dbt's own log: 'Began executing node model.'). A crash in the
+    middle of `dbt build`, with the writer lock held and the build file open for writing."""
+    log = Path(os.environ.get("DBT_LOG_PATH") or home / "dbt" / "logs") / "dbt.log"
+    start = log.stat().st_size if log.exists() else 0
+    child = subprocess.Popen(argv)
+    deadline = time.monotonic() + 600
+    while child.poll() is None and time.monotonic() < deadline:
+        if log.exists():
+            with log.open("rb") as fh:
+                fh.seek(start)
+                if fh.read().count(b"Began executing node model.") >= MODELS_BEFORE_KILL:
+                    time.sleep(0.3)  # well inside the model's statement
+                    break
+        time.sleep(0.05)
+    child.kill()
+    fault(DBT_MID_MODEL)

@@ -183,3 +183,17 @@ def test_audit_killed_mid_line_then_recovered(stack, tmp_path) -> None:
     run([sys.executable, "-c", append, str(path)], env)
     out = run([sys.executable, "-m", "api", "verify-audit", "--path", str(path)], env)
     assert "intact: 3 entries" in out, out  # decision, recovered, decision
+
+
+def test_dbt_build_killed_mid_model_then_rebuilt(stack) -> None:
+    home, env, _ = stack
+    serving = home / "warehouse" / "serving.duckdb"
+    served = _sha(serving)
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    locked = [sys.executable, "-m", "warehouse", "run-locked", "--", dbt, "build", "--quiet"]
+    _killed(locked, env, "dbt:mid_model")
+    assert _sha(serving) == served  # the API's copy untouched while the build file was half-built
+    # the next build, with the dead holder's lock and whatever dbt left in the build file
+    # (backup relations, a write-ahead log), completes without clean-up by hand
+    run(locked, env, timeout=900)
+    run([sys.executable, "-m", "warehouse", "publish"], env)

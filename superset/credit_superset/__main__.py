@@ -9,6 +9,7 @@ check      fetch every chart's data through the REST API (--applicant ID for Cli
 user-view  what one user reaches: applicants (row-level security), SQL Lab, dashboards
 import-api import the bundle through the REST API (superset-api-client)
 browse     open each dashboard in headless chromium: screenshots and load times into reports/
+matrix     Superset's REST routes x roles: what admin, analyst and a loan officer get (README table)
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     brw.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/superset")
     brw.add_argument("--dashboards", default="portfolio,client-360,monitoring")
+    mat = sub.add_parser(
+        "matrix", help="Superset's REST routes x roles (admin, analyst, an officer), as JSON"
+    )
+    mat.add_argument("--officer", required=True)
+    mat.add_argument("--officer-password", default=None)
+    mat.add_argument("--own", type=int, required=True, help="an applicant of the officer's branch")
+    mat.add_argument("--other", type=int, required=True, help="an applicant of another branch")
     view = sub.add_parser("user-view", help="what a user reaches (RLS, SQL Lab, dashboards), as JSON")
     view.add_argument("--user", required=True)
     view.add_argument("--password", default=None)
@@ -172,6 +180,14 @@ def main(argv: list[str] | None = None) -> int:
                 file_links=[int(a) for a in args.file_links.split(",") if a.strip()],
                 out_dir=args.out or reports_dir() / "superset",
                 slugs=[slug for slug in args.dashboards.split(",") if slug],
+            )
+            print(json.dumps(result))
+        elif args.command == "matrix":
+            from credit_superset import matrix
+
+            users = [("admin", None), ("analyst", None), (args.officer, args.officer_password)]
+            result = matrix.access_matrix(
+                f"http://127.0.0.1:{port()}", users, args.officer, args.own, args.other
             )
             print(json.dumps(result))
         elif args.command == "user-view":

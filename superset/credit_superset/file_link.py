@@ -27,7 +27,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from credit_superset.bundle import marts_schema
-from credit_superset.settings import api_base_url, serving_path
+from credit_superset.settings import api_base_url
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = float(os.environ.get("CREDIT_SUPERSET_API_TIMEOUT", "3"))
@@ -39,20 +39,27 @@ blueprint = Blueprint("credit_file_link", __name__)
 
 
 def officer_sees(username: str, sk_id_curr: int) -> bool:
-    """Whether the applicant belongs to the branch of which `username` is the officer (RLS's rule)."""
-    import duckdb
+    """Whether the applicant belongs to the branch of which `username` is the officer (RLS's rule).
+
+    Asked through Superset's own connection to the warehouse (its engine, with the configuration
+    DB_CONNECTION_MUTATOR forces): DuckDB refuses a second in-process connection to the same file
+    with another configuration, and would then fail Superset's own queries.
+    """
+    from sqlalchemy import text
+    from superset.models.core import Database
+
+    from credit_superset.provision import DATABASE_NAME
+    from superset import db
 
     schema = marts_schema()
-    con = duckdb.connect(str(serving_path()), read_only=True, config={"enable_external_access": False})
-    try:
-        row = con.execute(
-            f"select count(*) from {schema}.dim_applicant_branches as assignments "  # noqa: S608 - schema from the contract
-            f"inner join {schema}.dim_branches as branches on assignments.branch_id = branches.branch_id "
-            "where assignments.sk_id_curr = ? and branches.officer_username = ?",
-            [sk_id_curr, username],
-        ).fetchone()
-    finally:
-        con.close()
+    database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()
+    sql = text(
+        f"select count(*) from {schema}.dim_applicant_branches as assignments "  # noqa: S608 - schema from the contract
+        f"inner join {schema}.dim_branches as branches on assignments.branch_id = branches.branch_id "
+        "where assignments.sk_id_curr = :sk_id_curr and branches.officer_username = :username"
+    )
+    with database.get_sqla_engine() as engine, engine.connect() as conn:
+        row = conn.execute(sql, {"sk_id_curr": int(sk_id_curr), "username": username}).fetchone()
     return bool(row and row[0])
 
 

@@ -6,7 +6,10 @@ reason. When the API is down or slow the row says so in `api_status` and the num
 the chart still renders (degraded), it never fails. Answers are cached for a few seconds so that
 the charts of one dashboard load call the API once per applicant.
 The macro calls GET {CREDIT_API_HOST}:{CREDIT_API_PORT}/v1/applicants/{id}/score with its own
-read-only key (CREDIT_SUPERSET_API_KEY, sent as X-API-Key).
+read-only key (CREDIT_SUPERSET_API_KEY, sent as X-API-Key) and the Superset user's name
+(X-Credit-User: the API's log says who looked). The macro runs before row-level security filters
+the row, so for a loan officer it first checks the applicant is of their branch (the RLS rule,
+credit_superset.file_link.officer_sees): another branch's id never reaches the API.
 """
 
 from __future__ import annotations
@@ -36,11 +39,37 @@ def _applicant_id(values: Any) -> int | None:
         return None
 
 
+def current_user() -> tuple[str | None, set[str]]:
+    """The Superset user rendering the query (name, role names); (None, set()) outside a request."""
+    try:
+        from flask import g
+
+        user = getattr(g, "user", None)
+        if user is None or not getattr(user, "username", None):
+            return None, set()
+        return user.username, {role.name for role in user.roles}
+    except RuntimeError:  # no application context (unit tests, CLI)
+        return None, set()
+
+
+def _refused_for(sk_id_curr: int) -> str | None:
+    """Why this user may not have this applicant's live score asked for, or None."""
+    from credit_superset.file_link import OFFICER_ROLE, officer_sees
+
+    user, roles = current_user()
+    officer_only = OFFICER_ROLE in roles and not roles & {"Admin", "analyst"}
+    if officer_only and not officer_sees(user, sk_id_curr):
+        return "not an applicant of your branch"
+    return None
+
+
 @cached(TTLCache(maxsize=256, ttl=10))
-def fetch_live_score(sk_id_curr: int) -> tuple[str, dict[str, Any]]:
+def fetch_live_score(sk_id_curr: int, user: str | None = None) -> tuple[str, dict[str, Any]]:
     """(status, body): status is 'ok' or a short reason the API could not answer."""
     url = f"{api_base_url()}/v1/applicants/{sk_id_curr}/score"
     headers = {"Accept": "application/json"}
+    if user:
+        headers["X-Credit-User"] = user
     if key := os.environ.get("CREDIT_SUPERSET_API_KEY"):
         headers["X-API-Key"] = key
     try:
@@ -55,13 +84,18 @@ def fetch_live_score(sk_id_curr: int) -> tuple[str, dict[str, Any]]:
         return "API answer unreadable", {}
 
 
+def _ask(sk_id: int | None) -> tuple[str, dict[str, Any]]:
+    if sk_id is None:
+        return "no applicant selected", {}
+    if refused := _refused_for(sk_id):
+        return refused, {}
+    return fetch_live_score(sk_id, current_user()[0])
+
+
 def live_score_sql(values: Any = None) -> str:
     """One row: sk_id_curr, live_probability, live_decision, live_model_version, api_status."""
     sk_id = _applicant_id(values)
-    if sk_id is None:
-        status, body = "no applicant selected", {}
-    else:
-        status, body = fetch_live_score(sk_id)
+    status, body = _ask(sk_id)
     cols = {
         "sk_id_curr": sk_id,
         "live_probability": body.get("probability"),
@@ -78,7 +112,7 @@ def live_score_sql(values: Any = None) -> str:
 def live_reasons_sql(values: Any = None) -> str:
     """One row per reason the API gives: sk_id_curr, direction, rank, feature, text_en, api_status."""
     sk_id = _applicant_id(values)
-    status, body = fetch_live_score(sk_id) if sk_id is not None else ("no applicant selected", {})
+    status, body = _ask(sk_id)
     reasons = body.get("reasons") or []
     rows = []
     for i, reason in enumerate(reasons, start=1):

@@ -285,6 +285,44 @@ def test_loan_officer_sees_only_their_branch_and_no_sql_lab(stack):
     assert "disabled by configuration" in json.dumps(analyst["sqllab_file"]["error"])
 
 
+def _readme_matrix() -> dict[str, dict[str, str]]:
+    """The routes x roles table of superset/README.md: {route: {admin, analyst, officer: cell}}."""
+    text = (REPO / "superset" / "README.md").read_text()
+    section = text.split("## Routes x roles", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| route")]
+    out = {}
+    for line in rows:
+        route, admin, analyst, officer = (cell.strip() for cell in line.strip("|").split(" | "))
+        out[route] = {"admin": admin, "analyst": analyst, "officer": officer}
+    return out
+
+
+def test_routes_by_role_matrix(stack):
+    """Every cell of the Superset README's routes x roles table, as the users get it now."""
+    officer, applicant, _, branch_ids = _officer_and_applicant(stack)
+    other = _other_branch_applicant(stack, branch_ids)
+    got = _cli(stack["env"], "matrix", "--officer", officer, "--officer-password", OFFICER_PASSWORD,
+               "--own", str(applicant), "--other", str(other))  # fmt: skip
+    got = {
+        route: {"officer" if u == officer else u: c for u, c in cells.items()} for route, cells in got.items()
+    }
+    expected = _readme_matrix()
+    assert len(expected) >= 18
+    assert got == expected
+    # the property the table exists for, whatever its wording: no officer row outside the branch, no SQL
+    assert all(cells["officer"] in ("branch", "none", "denied", "refused", "ok") for cells in got.values())
+    assert got["SQL Lab: execute"]["officer"] == "denied"
+    # the live-score macro asked the API for the other branch's applicant for admin and the analyst,
+    # never for the officer (it checks the branch first: RLS alone would filter the row afterwards)
+    asked = {
+        e["caller"]
+        for e in _audit(stack)
+        if e.get("sk_id_curr") == other and e.get("kind") != "file_link_made"
+    }
+    assert {"superset/admin", "superset/analyst"} <= asked, asked
+    assert f"superset/{officer}" not in asked, asked
+
+
 def _percent(text: str) -> float:
     """'12.5%' -> 0.125 (Client 360 shows probabilities as percentages with one decimal)."""
     assert text.endswith("%"), text

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
-import hmac
 import logging
 import uuid
 from contextlib import asynccontextmanager
@@ -17,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from api.schemas import ErrorDetail
-from api.security import Guard, SecurityLog, redact_paths
+from api.security import Guard, SecurityLog, find_key, redact_paths
 from api.services.audit import AuditLog, AuditUnavailable
 from api.services.scoring import RequestProblem
 from api.services.state import NotReady, ServingManager
@@ -66,11 +64,7 @@ def authenticate(request: Request, key: str | None) -> Caller:
     settings = get_settings()
     entries = settings.api_key_entries
     if key and entries:
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        match = None
-        for entry in entries:  # every entry is compared: the time does not tell which matched
-            if hmac.compare_digest(digest, entry.sha256):
-                match = entry
+        match = find_key(entries, key)
         if match is not None:
             user = request.headers.get(USER_HEADER) if match.role == "superset" else None
             if user is not None:
@@ -247,7 +241,7 @@ def create_app() -> FastAPI:
         max_body_bytes=api_settings.max_body_bytes,
         rate_per_minute=api_settings.rate_per_minute,
         security_log=SecurityLog(api_settings.security_log_file),
-        key_names={entry.sha256: entry.name for entry in settings.api_key_entries},
+        keys=settings.api_key_entries,
         dev=settings.env == "dev",
         https=settings.public_url.startswith("https://"),
     )

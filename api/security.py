@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from api.services.limits import RateLimit
+from warehouse.config import ApiKey
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,19 @@ CSP = (
     b"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 HSTS = b"max-age=31536000"
+
+
+def find_key(entries: list[ApiKey], key: str | bytes | None) -> ApiKey | None:
+    """The entry (name, role, sha256) whose hash is the key's, else None. Every entry is compared,
+    in constant time: the time taken does not tell which one matched."""
+    if not key:
+        return None
+    digest = hashlib.sha256(key if isinstance(key, bytes) else key.encode()).hexdigest()
+    match = None
+    for entry in entries:
+        if hmac.compare_digest(digest, entry.sha256):
+            match = entry
+    return match
 
 
 def redact_paths(text: str) -> str:
@@ -104,7 +118,7 @@ class Guard:
         max_body_bytes: int,
         rate_per_minute: int,
         security_log: SecurityLog,
-        key_names: dict[str, str],
+        keys: list[ApiKey],
         dev: bool,
         https: bool = False,
     ) -> None:
@@ -112,21 +126,14 @@ class Guard:
         self.max_body = max_body_bytes
         self.rate = RateLimit(rate_per_minute)
         self.log = security_log
-        self.key_names = key_names  # sha256 hex -> key name
+        self.keys = keys  # the CREDIT_API_KEYS entries
         self.dev = dev
         self.https = https
 
     # -- helpers ----------------------------------------------------------------------------------
     def key_name(self, headers: dict[bytes, bytes]) -> str | None:
-        key = headers.get(b"x-api-key")
-        if not key:
-            return None
-        digest = hashlib.sha256(key).hexdigest()
-        match = None
-        for known, name in self.key_names.items():  # every entry compared: timing tells nothing
-            if hmac.compare_digest(digest, known):
-                match = name
-        return match
+        entry = find_key(self.keys, headers.get(b"x-api-key"))
+        return entry.name if entry else None
 
     def _headers(self, path: str, existing: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         names = {k.lower() for k, _ in existing}

@@ -41,6 +41,11 @@ def ready(request: Request):
             reloads=manager.reloads,
         )
         return JSONResponse(status_code=503, content=body.model_dump())
+    detail = (
+        serving.engine_error
+        or manager.last_error
+        or ("look-up cache failed: GET by id reads DuckDB" if serving.cache is None else None)
+    )
     return Ready(
         status="ready",
         model_version=serving.champion.version,
@@ -53,11 +58,5 @@ def ready(request: Request):
         else ("key_join" if serving.realtime.engine.plan is not None else "mart_sql"),
         lookup_cache=serving.cache is not None,
         reloads=manager.reloads,
-        detail=redact_paths(detail)
-        if (
-            detail := serving.engine_error
-            or manager.last_error
-            or ("look-up cache failed: GET by id reads DuckDB" if serving.cache is None else None)
-        )
-        else None,
+        detail=redact_paths(detail) if detail else None,
     )

@@ -7,6 +7,7 @@ has no call for chart data, so those requests go through the client's authentica
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
@@ -44,6 +45,36 @@ def _result(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def saved_context(api, chart_id: int) -> dict[str, Any]:
+    """The chart's saved query context (requests.HTTPError when this user cannot see the chart)."""
+    detail = api.get(f"{api.base_url}/chart/{chart_id}")
+    detail.raise_for_status()
+    return json.loads(detail.json()["result"]["query_context"])
+
+
+def post_chart_data(
+    api,
+    context: dict[str, Any],
+    *,
+    filters: list[dict[str, Any]] | None = None,
+    row_limit: int | None = None,
+    where: str | None = None,
+    result_format: str | None = None,
+):
+    """POST /chart/data: a saved context with extra filters, another row limit, its WHERE replaced,
+    another result format (csv, xlsx); the raw response."""
+    context = copy.deepcopy(context)
+    if result_format is not None:
+        context["result_format"] = result_format
+    for query in context["queries"]:
+        query["filters"] = [*query.get("filters", []), *(filters or [])]
+        if row_limit is not None:
+            query["row_limit"] = row_limit
+        if where is not None:
+            query.setdefault("extras", {})["where"] = where
+    return api.post(f"{api.base_url}/chart/data", json=context)
+
+
 def chart_data(
     api,
     chart_id: int,
@@ -59,16 +90,8 @@ def chart_data(
     if not filters and row_limit is None and where is None:
         response = api.get(f"{api.base_url}/chart/{chart_id}/data/")
     else:
-        detail = api.get(f"{api.base_url}/chart/{chart_id}")
-        detail.raise_for_status()
-        context = json.loads(detail.json()["result"]["query_context"])
-        for query in context["queries"]:
-            query["filters"] = [*query.get("filters", []), *(filters or [])]
-            if row_limit is not None:
-                query["row_limit"] = row_limit
-            if where is not None:
-                query.setdefault("extras", {})["where"] = where
-        response = api.post(f"{api.base_url}/chart/data", json=context)
+        context = saved_context(api, chart_id)
+        response = post_chart_data(api, context, filters=filters, row_limit=row_limit, where=where)
     if response.status_code >= 400:
         try:
             message = response.json().get("message") or response.json().get("errors")

@@ -26,7 +26,6 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from credit_superset.bundle import marts_schema
 from credit_superset.settings import api_base_url
 
 log = logging.getLogger(__name__)
@@ -48,15 +47,13 @@ def officer_sees(username: str, sk_id_curr: int) -> bool:
     from sqlalchemy import text
     from superset.models.core import Database
 
-    from credit_superset.provision import DATABASE_NAME
+    from credit_superset.provision import DATABASE_NAME, branch_members_sql
     from superset import db
 
-    schema = marts_schema()
     database = db.session.query(Database).filter_by(database_name=DATABASE_NAME).one()
     sql = text(
-        f"select count(*) from {schema}.dim_applicant_branches as assignments "  # noqa: S608 - schema from the contract
-        f"inner join {schema}.dim_branches as branches on assignments.branch_id = branches.branch_id "
-        "where assignments.sk_id_curr = :sk_id_curr and branches.officer_username = :username"
+        f"select count(*) from ({branch_members_sql(':username')}) as members "  # noqa: S608 - schema from the contract
+        "where members.sk_id_curr = :sk_id_curr"
     )
     with database.get_sqla_engine() as engine, engine.connect() as conn:
         row = conn.execute(sql, {"sk_id_curr": int(sk_id_curr), "username": username}).fetchone()

@@ -54,10 +54,11 @@ def current_user() -> tuple[str | None, set[str]]:
 
 def _refused_for(sk_id_curr: int) -> str | None:
     """Why this user may not have this applicant's live score asked for, or None."""
-    from credit_superset.file_link import OFFICER_ROLE, officer_sees
+    from credit_superset.file_link import ADMIN_ROLE, OFFICER_ROLE, officer_sees
+    from credit_superset.provision import ANALYST_ROLE
 
     user, roles = current_user()
-    officer_only = OFFICER_ROLE in roles and not roles & {"Admin", "analyst"}
+    officer_only = OFFICER_ROLE in roles and not roles & {ADMIN_ROLE, ANALYST_ROLE}
     if officer_only and not officer_sees(user, sk_id_curr):
         return "not an applicant of your branch"
     return None

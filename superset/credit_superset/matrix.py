@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from typing import Any
 
+import requests
+
 from credit_superset import checks
-from credit_superset.bundle import marts_schema
 from credit_superset.settings import serving_path
 
 DECISION = "Decision"  # Client 360, dataset fct_scores
@@ -38,15 +39,11 @@ HOSTILE_WHERE = "1=1) or (1=1"
 def branch_of(officer: str) -> set[int]:
     import duckdb
 
-    schema = marts_schema()
+    from credit_superset.provision import branch_members_sql
+
     con = duckdb.connect(str(serving_path()), read_only=True)
     try:
-        rows = con.execute(
-            f"select assignments.sk_id_curr from {schema}.dim_applicant_branches as assignments "  # noqa: S608
-            f"inner join {schema}.dim_branches as branches on assignments.branch_id = branches.branch_id "
-            "where branches.officer_username = ?",
-            [officer],
-        ).fetchall()
+        rows = con.execute(branch_members_sql("?"), [officer]).fetchall()
     finally:
         con.close()
     return {int(r[0]) for r in rows}
@@ -76,30 +73,13 @@ def _classify(status: int, ids: set[int] | None, branch: set[int]) -> str:
     return "branch" if ids <= branch else "all"
 
 
-def _context(api, chart_id: int) -> dict[str, Any]:
-    detail = api.get(f"{api.base_url}/chart/{chart_id}")
-    detail.raise_for_status()
-    return json.loads(detail.json()["result"]["query_context"])
-
-
-def _chart_data(api, context: dict[str, Any], *, filters=None, where=None, result_format="json"):
-    context = json.loads(json.dumps(context))
-    context["result_format"] = result_format
-    for query in context["queries"]:
-        query["filters"] = [*query.get("filters", []), *(filters or [])]
-        query["row_limit"] = 1_000_000
-        if where is not None:
-            query.setdefault("extras", {})["where"] = where
-    return api.post(f"{api.base_url}/chart/data", json=context)
+def _chart_data(api, context: dict[str, Any], **changes):
+    return checks.post_chart_data(api, context, row_limit=1_000_000, **changes)
 
 
 def browser_session(base_url: str, user: str, password: str):
     """A requests session logged in through the login form (cookie + CSRF), as a browser is:
     the non-API views (/datasource/samples, /credit/file-link/...) do not take the API's JWT."""
-    import re
-
-    import requests
-
     session = requests.Session()
     page = session.get(f"{base_url}/login/", timeout=30).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
@@ -116,12 +96,9 @@ def browser_session(base_url: str, user: str, password: str):
     return session
 
 
-def _json_ids(response, column: str = "sk_id_curr") -> set[int] | None:
-    if response.status_code >= 300:
-        return None
+def _json_ids(response, column: str = "sk_id_curr") -> set[int]:
+    """The applicants of a successful chart-data answer (_cell has ruled out errors)."""
     results = response.json().get("result") or []
-    if any(r.get("error") for r in results):
-        return None
     return _ids(row.get(column) for r in results for row in r.get("data") or [])
 
 
@@ -172,8 +149,10 @@ def user_row(
     cells: dict[str, str] = {}
 
     def visible(name: str):
-        response = api.get(f"{b}/chart/{ids[name]}")
-        return None if response.status_code >= 300 else _context(api, ids[name])
+        try:
+            return checks.saved_context(api, ids[name])
+        except requests.HTTPError:  # the chart is not this user's
+            return None
 
     decision = visible(DECISION)
     if decision is None:

@@ -58,14 +58,21 @@ RLS_SIMILAR_NAME = "loan officers: similar clients of their branch"
 RLS_DATASETS = [d for d in CLIENT_360_DATASETS if d != "similar_clients"] + ["segment_rates"]
 
 
-def branch_sql(key_column: str) -> str:
-    """The RLS clause (Jinja: rendered per user by Superset) for a column holding sk_id_curr."""
+def branch_members_sql(username: str) -> str:
+    """The applicants (sk_id_curr) of the branch whose officer is `username`, an SQL expression:
+    the one rule behind the RLS clause, the client-file page and the live-score macro's check."""
     schema = bundle.marts_schema()
     return (
-        f"{key_column} in (select assignments.sk_id_curr from {schema}.dim_applicant_branches as assignments "
+        f"select assignments.sk_id_curr from {schema}.dim_applicant_branches as assignments "
         f"inner join {schema}.dim_branches as branches on assignments.branch_id = branches.branch_id "
-        "where branches.officer_username = '{{ current_username() }}')"
+        f"where branches.officer_username = {username}"
     )
+
+
+def branch_sql(key_column: str) -> str:
+    """The RLS clause (Jinja: rendered per user by Superset) for a column holding sk_id_curr."""
+    members = branch_members_sql("'{{ current_username() }}'")
+    return f"{key_column} in ({members})"
 
 
 def superset_env() -> dict[str, str]:

@@ -59,31 +59,29 @@
     end as upper_edge
 {%- endmacro %}
 
-{#- The mart's feature columns in slices of `size` (execute time); [[]] (one slice: all columns) at parse time. -#}
-{% macro drift_feature_batches(relation, size) -%}
-    {%- if not execute -%}
-        {{ return([[]]) }}
-    {%- endif -%}
-    {%- set names = [] -%}
-    {%- for column in adapter.get_columns_in_relation(relation) -%}
-        {%- if column.name != 'sk_id_curr' -%}
-            {%- do names.append(column.name) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set batches = [] -%}
-    {%- for start in range(0, names | length, size) -%}
-        {%- do batches.append(names[start:start + size]) -%}
-    {%- endfor -%}
-    {{ return(batches or [[]]) }}
-{%- endmacro %}
-
-{#- Select list of a slice of feature columns (all of them but the key for an empty slice). -#}
-{% macro drift_column_list(batch) -%}
-    {%- if batch -%}
-        {%- for name in batch %}"{{ name }}"{{ ', ' if not loop.last }}{% endfor -%}
-    {%- else -%}
-        * exclude (sk_id_curr)
-    {%- endif -%}
+{#-
+    The rows of one feature group (an entry of feature_catalog()) for the applicants listed in the
+    relation `ids` (a column sk_id_curr): read from the group's own table, not through the mart view
+    (joining six wide tables to scan them costs more than the counting), one row per listed
+    applicant: those without a row in the group's table (no history) get one with NULL features,
+    and counts zero-filled as in feat_applicant_features. The applicant filter and the missing
+    applicants are semi and anti joins whose build side is the narrow `ids`, never the wide table.
+-#}
+{% macro drift_group_rows(group, ids) -%}
+    select
+        group_rows.sk_id_curr,
+        {%- for f in group.features %}
+        {{ ('coalesce(group_rows.' ~ f.name ~ ', 0)') if f.fill_zero else ('group_rows.' ~ f.name) }} as {{ f.name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select * from {{ ref(group.model) }}
+        where sk_id_curr in (select sk_id_curr from {{ ids }})
+        union all by name
+        select without_rows.sk_id_curr
+        from {{ ids }} as without_rows
+        anti join {{ ref(group.model) }} as group_table
+            on without_rows.sk_id_curr = group_table.sk_id_curr
+    ) as group_rows
 {%- endmacro %}
 
 {#-
@@ -152,8 +150,8 @@
 {%- endmacro %}
 
 {#-
-    DuckDB threads while the feature counts run (dbt var drift_duckdb_threads, 2), then back to the
-    profile's (CREDIT_DBT_DUCKDB_THREADS, 1): the counts run alone at the end of step 5.
+    DuckDB threads while the feature edges and counts run (dbt var drift_duckdb_threads, 2), then
+    back to the profile's (CREDIT_DBT_DUCKDB_THREADS, 1): they run alone at the end of step 5.
 -#}
 {% macro drift_threads(during) -%}
     set threads = {{ var('drift_duckdb_threads', 2) if during else env_var('CREDIT_DBT_DUCKDB_THREADS', '1') }}

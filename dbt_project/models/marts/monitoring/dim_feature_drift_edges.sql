@@ -1,32 +1,26 @@
 -- One row per feature of the mart: the edges of its drift bins, the reference deciles edge_1 ..
 -- edge_{n-1} of the feature over a fixed hash sample of `drift_edge_sample_rows` training
--- applicants (NULL edges: no reference value in the sample). fct_feature_drift_bins bins every
--- applicant's value with them. A table of its own so that this aggregation and the full scan of
--- the bins never hold memory at the same time.
--- The feature mart is a view joining wide per-table feature tables: it is read in slices of
--- `drift_batch_columns` columns (one import CTE each, never materialized).
+-- applicants (NULL edges: no reference value in the sample). fct_feature_drift_counts bins every
+-- applicant's value with them. A table of its own: its edges are written into the counts' SQL.
+-- Each feature group is read from its own table for the sampled applicants only
+-- (drift_group_rows), never through the mart view.
+-- depends_on: {{ ref('feat_applicant_features') }}
+{{ config(
+    pre_hook="{{ drift_threads(true) }}",
+    post_hook="{{ drift_threads(false) }}",
+) }}
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
-{%- set mart = ref('feat_applicant_features') %}
-{%- set batches = drift_feature_batches(mart, var('drift_batch_columns', 250) | int(250)) %}
+{%- set catalog = feature_catalog() %}
 
 with
-{% for batch in batches %}
-features_{{ loop.index }} as not materialized (
 
-    select
-        sk_id_curr,
-        {{ drift_column_list(batch) }}
-    from {{ mart }}
-
-),
-{% endfor %}
 labels as (
 
     select * from {{ ref('feat_applicant_labels') }}
 
 ),
 
-edge_sample as (
+edge_sample as materialized (
 
     select sk_id_curr
 
@@ -39,21 +33,18 @@ edge_sample as (
 ),
 
 edge_sample_values as (
-    {% for batch in batches %}
+    {% for group in catalog %}
     {{ 'union all' if not loop.first }}
     select
         feature,
         feature_value
     from (
         unpivot (
-            select features_{{ loop.index }}.*
-            from features_{{ loop.index }}
-            semi join edge_sample
-                on features_{{ loop.index }}.sk_id_curr = edge_sample.sk_id_curr
+            {{ drift_group_rows(group, 'edge_sample') | indent(12) }}
         )
         on columns(* exclude (sk_id_curr))
         into name feature value feature_value
-    ) as sample_slice_{{ loop.index }}
+    ) as sample_{{ group.alias }}
     {% endfor %}
 ),
 

@@ -2,18 +2,22 @@
 -- a label): how many applicants have the feature, its sum, and above_1 .. above_{n-1}, how many of
 -- them lie above each reference edge (dim_feature_drift_edges). fct_feature_drift_bins derives the
 -- bins from these cumulative counts (bin k = above_k - above_{k+1}), fct_feature_drift the means.
--- One pass over the feature mart, no long (feature, value) rows: the edges are read when the model
--- runs and written into the SQL as constants, so each value costs n-1 comparisons and counts in an
--- aggregate of two groups. At full scale (356,255 applicants x 1,313 features) the long form took
--- 52 s; this, 15 s (README, "Measured performance"). The mart is read in slices of
--- `drift_batch_columns` columns (one aggregate each): all of them at once exceed memory_limit.
+-- One pass per feature group, read from the group's own table (drift_group_rows), no long
+-- (feature, value) rows: the edges are read when the model runs and written into the SQL as
+-- constants, so each value costs n-1 comparisons and counts in an aggregate of two groups.
+-- depends_on: {{ ref('feat_applicant_features') }}
+{%- for group in feature_catalog() %}
+-- depends_on: {{ ref(group.model) }}
+{%- endfor %}
 {{ config(
     pre_hook="{{ drift_threads(true) }}",
     post_hook="{{ drift_threads(false) }}",
 ) }}
 {%- set n_bins = var('drift_bins', 10) | int(10) %}
-{%- set mart = ref('feat_applicant_features') %}
-{%- set batches = drift_feature_batches(mart, var('drift_batch_columns', 250) | int(250)) %}
+{#- parse time, and sqlfluff: a few features of one group (all of them exceed sqlfluff's parse limit) #}
+{%- set first = feature_catalog()[0] %}
+{%- set parse_catalog = [{'model': first.model, 'alias': first.alias, 'features': first.features[:5]}] %}
+{%- set catalog = feature_catalog() if execute is sameas true else parse_catalog %}
 {%- set edges = drift_edge_literals(ref('dim_feature_drift_edges'), n_bins) %}
 
 with
@@ -24,44 +28,53 @@ labels as (
 
 ),
 
-populations as (
+populations as materialized (
 
-    select
-        sk_id_curr,
-        case when is_train then 'reference' else 'current' end as population
-
+    select sk_id_curr
     from labels
 
 ),
-{% for batch in batches %}
-counts_{{ loop.index }} as (
+
+reference as materialized (
+
+    select sk_id_curr
+    from labels
+    where is_train
+
+),
+{% for group in catalog %}
+counts_{{ group.alias }} as (
 
     select
-        {% for name in batch -%}
-        {{ drift_feature_counts('features."' ~ name ~ '"', edges.get(name, []), n_bins) }} as "{{ name }}",
-        {% endfor -%}
-        populations.population
+        {%- for f in group.features %}
+        {%- set counts = drift_feature_counts('features.' ~ f.name, edges.get(f.name, []), n_bins) %}
+        {{ counts }} as {{ f.name }},
+        {%- endfor %}
+        case
+            when features.sk_id_curr in (select reference.sk_id_curr from reference) then 'reference'
+            else 'current'
+        end as population
 
-    from {{ mart }} as features
-    inner join populations
-        on features.sk_id_curr = populations.sk_id_curr
-    group by populations.population
+    from (
+        {{ drift_group_rows(group, 'populations') | indent(8) }}
+    ) as features
+    group by population
 
 ),
 {% endfor %}
 
 long_counts as (
-    {% for batch in batches %}
+    {% for group in catalog %}
     {{ 'union all' if not loop.first }}
     select
         population,
         feature,
         feature_counts
     from (
-        unpivot counts_{{ loop.index }}
+        unpivot counts_{{ group.alias }}
         on columns(* exclude (population))
         into name feature value feature_counts
-    ) as counts_slice_{{ loop.index }}
+    ) as counts_{{ group.alias }}_long
     {% endfor %}
 ),
 

@@ -32,19 +32,17 @@ $(STAMP): requirements.txt constraints.txt
 venv: $(STAMP) ## create .venv and install requirements.txt (idempotent)
 
 demo: $(STAMP) $(SUPERSET_STAMP) chromium jemalloc ## synthetic data, the whole pipeline, documents, API and Superset up
+	@mkdir -p $(CREDIT_HOME)/run && : > $(CREDIT_HOME)/run/demo_times.txt
 	@if [ ! -f "$(SOURCE)/application_train.csv" ] && [ ! -f "$(SOURCE)/application_train.parquet" ]; then \
-	  $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE); fi
-	$(MAKE) pipeline
-	$(MAKE) drift
-	$(MAKE) api-up
-	$(MAKE) superset
-	-$(MAKE) superset-screenshots
-	$(MAKE) report
-	$(PY) -m warehouse summary
-	@echo ""
-	@echo "API:      http://$${CREDIT_API_HOST:-127.0.0.1}:$${CREDIT_API_PORT:-8000}/docs   (stop: make api-stop)"
-	@echo "Superset: http://127.0.0.1:$${CREDIT_SUPERSET_PORT:-8088}/              (stop: make superset-stop)"
-	@echo "MLflow:   make mlflow-ui;  documents: $${CREDIT_REPORTS_DIR:-reports}/"
+	  t=$$(date +%s); $(PY) -m warehouse generate --applicants $(APPLICANTS) --seed $(SEED) --out $(SOURCE) && \
+	  echo "generate $(APPLICANTS) applicants $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt; fi
+	@t=$$(date +%s); $(MAKE) pipeline && echo "pipeline (load to publish) $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt
+	@t=$$(date +%s); $(MAKE) drift && echo "drift report $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt
+	@t=$$(date +%s); $(MAKE) api-up && echo "API up $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt
+	@t=$$(date +%s); $(MAKE) superset && echo "Superset up $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt
+	@t=$$(date +%s); $(MAKE) superset-screenshots && echo "dashboard screenshots $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt || true
+	@t=$$(date +%s); $(MAKE) report && echo "documents $$(( $$(date +%s) - t ))" >> $(CREDIT_HOME)/run/demo_times.txt
+	@$(PY) -m warehouse demo-summary
 
 pipeline: $(STAMP) ## load -> dbt build -> train -> score -> serving marts -> publish
 	$(PY) -m warehouse load --source $(SOURCE)
@@ -76,6 +74,12 @@ mlflow-ui: $(STAMP) ## MLflow UI over the store under CREDIT_HOME (http://127.0.
 	  --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CREDIT_HOME)/mlflow/mlflow.db}" \
 	  --default-artifact-root "$(CREDIT_HOME)/mlflow/artifacts"
 
+MLFLOW_HOST ?= 127.0.0.1
+mlflow-server: $(STAMP) ## MLflow tracking server + UI over MLFLOW_TRACKING_URI (PostgreSQL in the prod stack), artefacts under CREDIT_HOME
+	$(VENV)/bin/mlflow server --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) \
+	  --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///$(CREDIT_HOME)/mlflow/mlflow.db}" \
+	  --default-artifact-root "$(CREDIT_HOME)/mlflow/artifacts"
+
 drift: $(STAMP) ## data drift: Evidently report + PSI marts -> reports/data_drift.html
 	$(PY) -m training drift
 
@@ -96,7 +100,7 @@ publish: $(STAMP) ## publish the build warehouse as the serving copy
 summary: $(STAMP) ## row counts of the build warehouse
 	$(PY) -m warehouse summary
 
-test: $(STAMP) superset-venv chromium jemalloc ## the whole test suite (installs what it needs, Debian chromium included)
+test: $(STAMP) superset-venv chromium jemalloc prod-services compose-tool ## the whole test suite (installs what it needs: Debian's chromium, postgresql, redis-server, docker-compose)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
 	$(VENV)/bin/dbt parse --quiet && $(VENV)/bin/dbt-score lint -m $(DBT_TARGET_PATH)/manifest.json
@@ -180,7 +184,27 @@ superset-stop: ## stop the Superset server started by `make superset`
 	$(SUPERSET_RUN) stop
 
 superset-screenshots: $(SUPERSET_STAMP) chromium ## screenshots and load times of the dashboards into reports/superset
-	$(SUPERSET_RUN) browse
+	$(SUPERSET_RUN) browse --json $${CREDIT_REPORTS_DIR:-reports}/superset/browse.json
 
 superset-lint: $(SUPERSET_STAMP) ## hadolint on superset/Dockerfile
 	$(SUPERSET_VENV)/bin/hadolint superset/Dockerfile
+
+# --- the production stack on this machine (deploy/, docs/deploy.md): PostgreSQL + Redis from
+# Debian's packages, prod mode, its own CREDIT_HOME (PROD_HOME) and env file with random secrets
+PROD_HOME ?= $(CURDIR)/var/prod
+.PHONY: prod-services prod-check prod-up prod-down compose-tool mlflow-server
+prod-services: ## Debian's postgresql and redis-server (installed only when absent)
+	@{ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v redis-server >/dev/null; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; }
+
+compose-tool: ## Debian's docker-compose, to check deploy/compose.yaml without a container engine (`config -q`)
+	@command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; }
+
+prod-check: $(STAMP) $(SUPERSET_STAMP) jemalloc prod-services ## start the prod stack (PROD_HOME), run the pipeline, API, Superset and e2e tests on it, stop it
+	CREDIT_HOME=$(PROD_HOME) $(PY) -m deploy check
+
+prod-up: $(STAMP) prod-services ## start PostgreSQL and Redis of the prod stack (PROD_HOME/.env.prod holds the secrets)
+	CREDIT_HOME=$(PROD_HOME) $(PY) -m deploy up
+
+prod-down: $(STAMP) ## stop them
+	CREDIT_HOME=$(PROD_HOME) $(PY) -m deploy down

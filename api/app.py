@@ -244,6 +244,7 @@ def create_app() -> FastAPI:
         keys=settings.api_key_entries,
         dev=settings.env == "dev",
         https=settings.public_url.startswith("https://"),
+        redis_url=settings.redis_url,
     )
 
     app.include_router(health.router)

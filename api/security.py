@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.services.limits import RateLimit
+from api.services.limits import make_rate_limit
 from warehouse.config import ApiKey
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,11 @@ class Guard:
         keys: list[ApiKey],
         dev: bool,
         https: bool = False,
+        redis_url: str = "",
     ) -> None:
         self.app = app
         self.max_body = max_body_bytes
-        self.rate = RateLimit(rate_per_minute)
+        self.rate = make_rate_limit(rate_per_minute, redis_url, "api")
         self.log = security_log
         self.keys = keys  # the CREDIT_API_KEYS entries
         self.dev = dev

@@ -74,12 +74,24 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # n
     return uri, params
 
 
-# Caches: small and in-process; the warehouse is replaced on publish, so results expire quickly.
-CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300, "CACHE_KEY_PREFIX": "credit_"}
-DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 60, "CACHE_KEY_PREFIX": "data_"}
-FILTER_STATE_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 86400}
-EXPLORE_FORM_DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 86400}
-RATELIMIT_STORAGE_URI = "memory://"
+# Caches: in Redis when CREDIT_REDIS_URL is set (the production stack: shared by every gunicorn
+# worker and kept across restarts), else small and in-process. The warehouse is replaced on
+# publish, so results expire quickly.
+_REDIS_URL = os.environ.get("CREDIT_REDIS_URL", "")
+
+
+def _cache(prefix: str, timeout: int) -> dict:
+    if _REDIS_URL:
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": _REDIS_URL,
+                "CACHE_DEFAULT_TIMEOUT": timeout, "CACHE_KEY_PREFIX": f"superset_{prefix}_"}  # fmt: skip
+    return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": timeout, "CACHE_KEY_PREFIX": f"{prefix}_"}
+
+
+CACHE_CONFIG = _cache("credit", 300)
+DATA_CACHE_CONFIG = _cache("data", 60)
+FILTER_STATE_CACHE_CONFIG = _cache("filter", 86400)
+EXPLORE_FORM_DATA_CACHE_CONFIG = _cache("explore", 86400)
+RATELIMIT_STORAGE_URI = _REDIS_URL or "memory://"
 
 # No uploads into the warehouse, no DML from SQL Lab.
 UPLOAD_ENABLED = False

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rl.add_argument("argv", nargs=argparse.REMAINDER, help="the command, after --")
     sub.add_parser("summary", help="print row counts of the build warehouse")
+    sub.add_parser("demo-summary", help="what runs where, logins, documents and times (the end of make demo)")
     return parser
 
 
@@ -138,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             from warehouse.publish import summary
 
             print(summary(settings.warehouse_path))
+        elif args.command == "demo-summary":
+            from warehouse.demo_summary import demo_summary
+
+            print(demo_summary(settings))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

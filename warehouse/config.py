@@ -98,7 +98,7 @@ def store_uri_problem(var: str, uri: str, env: str, environ: dict[str, str] | No
     environ = os.environ if environ is None else environ
     parts = urlsplit(uri)
     scheme = parts.scheme.split("+")[0].lower()
-    if scheme in ("postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"):
+    if scheme in ("postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "redis", "rediss"):
         if (parts.password or "").lower() in DEFAULT_PASSWORDS:
             return (
                 f"CREDIT_ENV={env} refuses {var}: a {scheme} URI without a password or with a default one "
@@ -136,6 +136,13 @@ class Settings(BaseSettings):
 
     superset_port: int = 8088
 
+    # The production stack's services on this machine (python -m deploy, `make prod-check`):
+    # PostgreSQL (Superset's metadata, MLflow's backend store) and Redis (Superset's caches, the
+    # API's rate-limit counts shared by its workers). CREDIT_REDIS_URL empty: counts in process.
+    pg_port: int = Field(default=5433, ge=1, le=65535)
+    redis_port: int = Field(default=6380, ge=1, le=65535)
+    redis_url: str = ""
+
     # The client's file (api/README.md): signed links on this base URL (default the API's own
     # address), their HMAC secret (the dev default is refused outside dev), how long a link lives,
     # and how long an applicant's data is kept (stated in every file).
@@ -160,6 +167,8 @@ class Settings(BaseSettings):
         if self.env == "prod" and not self._api_keys:
             raise ValueError("CREDIT_ENV=prod requires CREDIT_API_KEYS (name:role:sha256 entries)")
         if problem := store_uri_problem("MLFLOW_TRACKING_URI", self.mlflow_tracking_uri, self.env):
+            raise ValueError(problem)
+        if problem := store_uri_problem("CREDIT_REDIS_URL", self.redis_url, self.env):
             raise ValueError(problem)
         return self
 

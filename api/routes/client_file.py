@@ -23,7 +23,7 @@ from api.app import Caller, require
 from api.schemas import ErrorResponse
 from api.services import client_file as cf
 from api.services.audit_index import AuditIndex
-from api.services.limits import RateLimit
+from api.services.limits import make_rate_limit
 from api.services.links import LinkRefused, Revocations, make_token, read_token
 from warehouse.client_file import applicant_exists, read_applicant
 from warehouse.config import get_settings
@@ -52,7 +52,7 @@ def _state(request: Request) -> dict[str, Any]:
         app.state.client_files = {
             "index": AuditIndex(app.state.audit.path),
             "revocations": Revocations(settings.home / "api" / "revoked_links.txt"),
-            "rate": RateLimit(settings.file_link_per_minute),
+            "rate": make_rate_limit(settings.file_link_per_minute, settings.redis_url, "file-link"),
         }
     return app.state.client_files
 

@@ -3,9 +3,11 @@
 The registered model (training's only interface to serving) carries its code (`credit_model.py`,
 logged as MLflow "model code") and its bundle (LightGBM booster + calibrator + decision rules +
 reason codes). Loading it through `mlflow.pyfunc.load_model` costs seconds of imports, so the
-light path reads the alias from the registry's SQLite store and executes the model's code file
-straight from the version's artefact folder, without MLflow. Anything else (a remote tracking
-server, artefacts not on this disk) falls back to MLflow itself.
+light path reads the alias from the registry's own tables (the SQLite store, or the PostgreSQL
+backend store of the production stack, with one SQL query through psycopg2: MLflow's client costs
+seconds of imports at start-up) and executes the model's code file straight from the version's
+artefact folder, without MLflow. Anything else (a tracking server over HTTP, artefacts not on this
+disk) falls back to MLflow itself.
 """
 
 from __future__ import annotations
@@ -41,21 +43,42 @@ def _sqlite_path(tracking_uri: str) -> Path | None:
     return None
 
 
+CHAMPION_SQL = (
+    "select mv.version, mv.storage_location, mv.run_id, mv.creation_time "
+    "from registered_model_aliases a join model_versions mv "
+    "on mv.name = a.name and mv.version = a.version "
+    "where a.name = {p} and a.alias = {p}"
+)
+
+
+def _postgres_champion(tracking_uri: str, name: str) -> Champion | None:
+    import psycopg2
+
+    dsn = tracking_uri.replace("postgresql+psycopg2://", "postgresql://", 1)
+    con = psycopg2.connect(dsn, connect_timeout=5)
+    try:
+        with con.cursor() as cur:
+            try:
+                cur.execute(CHAMPION_SQL.format(p="%s"), (name, ALIAS))
+            except psycopg2.errors.UndefinedTable:  # store not initialised yet
+                return None
+            row = cur.fetchone()
+    finally:
+        con.close()
+    return None if row is None else Champion(name, str(row[0]), row[1], row[2], row[3])
+
+
 def find_champion(tracking_uri: str, name: str) -> Champion | None:
     """The version holding `name@champion`, or None (no registry, no such model or alias yet)."""
+    if tracking_uri.startswith(("postgresql://", "postgresql+psycopg2://", "postgres://")):
+        return _postgres_champion(tracking_uri, name)
     db = _sqlite_path(tracking_uri)
     if db is not None:
         if not db.exists():
             return None
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
-            row = con.execute(
-                "select mv.version, mv.storage_location, mv.run_id, mv.creation_time "
-                "from registered_model_aliases a join model_versions mv "
-                "on mv.name = a.name and mv.version = a.version "
-                "where a.name = ? and a.alias = ?",
-                (name, ALIAS),
-            ).fetchone()
+            row = con.execute(CHAMPION_SQL.format(p="?"), (name, ALIAS)).fetchone()
         except sqlite3.OperationalError as exc:  # store not initialised yet
             if "no such table" in str(exc):
                 return None

@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     brw.add_argument(
         "--file-links", default="", help="comma-separated SK_ID_CURRs to ask a client-file link for"
     )
+    brw.add_argument("--json", default=None, help="write the result here and print one line per dashboard")
     brw.add_argument("--out", type=Path, default=None, help="default: $CREDIT_REPORTS_DIR/superset")
     brw.add_argument("--dashboards", default="portfolio,client-360,monitoring")
     mat = sub.add_parser(
@@ -181,7 +182,15 @@ def main(argv: list[str] | None = None) -> int:
                 out_dir=args.out or reports_dir() / "superset",
                 slugs=[slug for slug in args.dashboards.split(",") if slug],
             )
-            print(json.dumps(result))
+            if args.json:  # the details to a file, a line per dashboard on the terminal
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(result, indent=1))
+                for slug, state in result["dashboards"].items():
+                    print(
+                        f"{slug:<22} {state['wall_s']:6.1f} s, {len(state['errors'])} chart errors, {state['screenshot']}"
+                    )
+            else:
+                print(json.dumps(result))
         elif args.command == "matrix":
             from credit_superset import matrix
 

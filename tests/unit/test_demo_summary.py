@@ -16,7 +16,9 @@ def test_summary_names_services_logins_documents_and_times(tmp_path, monkeypatch
     browse = {"dashboards": {"portfolio": {"wall_s": 3.2, "errors": [], "charts": [{"x": 1}] * 500}}}
     (reports / "superset" / "browse.json").write_text(json.dumps(browse))
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "demo_times.txt").write_text("pipeline (load to publish) 412\nAPI up 6\nbroken line\n")
+    (tmp_path / "run" / "demo_times.txt").write_text(
+        "pipeline (load to publish) 412\nAPI up 6\nbroken line\n"
+    )
     settings = Settings(home=tmp_path, reports_dir=reports)
     text = demo_summary(settings)
     assert "http://127.0.0.1:8000/docs" in text and "http://127.0.0.1:8088/" in text

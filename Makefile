@@ -19,7 +19,7 @@ SUPERSET_PY := $(SUPERSET_VENV)/bin/python
 SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
 
 .PHONY: help venv demo test test-fast pipeline generate load dbt train score serving publish \
-        api api-up api-stop api-lint test-api-venv superset mlflow-ui bench bench-real lint clean summary drift report
+        api api-up api-stop api-lint test-api-venv superset mlflow-ui bench bench-real soak lint clean summary drift report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-12s %s\n", $$1, $$2}'
@@ -136,6 +136,9 @@ test-api-venv: $(STAMP) ## (slow) build a venv from api/requirements.txt alone a
 
 bench: $(STAMP) jemalloc ## benchmarks at full Kaggle scale; results in reports/
 	$(PY) -m benchmarks.run
+
+soak: $(STAMP) $(SUPERSET_STAMP) jemalloc ## (20 min) mixed API + Superset traffic while the pipeline rebuilds twice; reports/soak.md (after make demo)
+	$(PY) -m benchmarks.soak
 
 bench-real: $(STAMP) ## model quality on the real sample (CREDIT_REAL_SAMPLE_DIR): champion vs application-only model, about 10 min
 	$(PY) -m benchmarks.real_sample

@@ -10,7 +10,8 @@ next request; latency counts from the scheduled time):
   POST /v1/score (typical history) 10 req/s
   GET  Superset chart data          2 req/s (the charts whose saved query answers, as admin)
 while the pipeline (``nice -n 19``, one DuckDB thread) reloads, rebuilds the features and serving
-marts, rescores and publishes, twice. Reports errors, p99 per route per minute, and the RSS of every
+marts, rescores and publishes, twice. A minute of the same traffic first warms the processes up
+(not counted; the memory "at start" is taken after it). Reports errors, p99 per route per minute, and the RSS of every
 process of the API, Superset and the soak's driver at start and end. Goals: 0 errors; p99 within
 the API's targets (GET 50 ms, POST 150 ms) outside the publish seconds; memory growth under 10%.
 Writes ``<reports>/soak.md`` and ``soak.json``.
@@ -40,8 +41,11 @@ TARGETS_MS = {"GET score": GET_P99_MS, "POST score": POST_P99_MS}
 PUBLISH_MARGIN_S = (1.0, 5.0)  # before, after a publish: "the publish seconds"
 
 
-def rss_tree(pid: int) -> dict[int, tuple[str, int]]:
-    """{pid: (command, RSS bytes)} of `pid` and its descendants, from /proc."""
+def rss_tree(pid: int) -> dict[int, tuple[str, int, int]]:
+    """{pid: (command, anonymous RSS bytes, file-backed RSS bytes)} of `pid` and its descendants.
+
+    File-backed pages (the memory-mapped warehouse copies and look-up cache) are the kernel's page
+    cache, reclaimable; growth that matters is anonymous memory."""
     children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -50,7 +54,7 @@ def rss_tree(pid: int) -> dict[int, tuple[str, int]]:
                 children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
             except (OSError, IndexError, ValueError):
                 continue
-    out: dict[int, tuple[str, int]] = {}
+    out: dict[int, tuple[str, int, int]] = {}
     todo = [pid]
     while todo:
         p = todo.pop()
@@ -59,12 +63,16 @@ def rss_tree(pid: int) -> dict[int, tuple[str, int]]:
             cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
         except OSError:
             continue
-        rss = next(
-            (int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS")), 0
-        )
-        out[p] = (cmd, rss)
+        kb = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in status.splitlines()
+              if line.startswith(("RssAnon", "RssFile", "RssShmem"))}  # fmt: skip
+        out[p] = (cmd, kb.get("RssAnon", 0), kb.get("RssFile", 0) + kb.get("RssShmem", 0))
         todo.extend(children.get(p, []))
     return out
+
+
+def _rss(pid: int) -> tuple[int, int]:
+    tree = rss_tree(pid).values()
+    return sum(a for _, a, _ in tree), sum(f for _, _, f in tree)
 
 
 class Pipeline(threading.Thread):
@@ -128,14 +136,16 @@ class Pipeline(threading.Thread):
 async def drive(
     api: str, superset: str | None, token: str | None, charts: list[int], ids, bodies, seconds: float
 ):
-    records: list[tuple[str, float, float, bool]] = []  # route, scheduled (epoch), latency ms, ok
+    records: list[
+        tuple[str, float, float, bool, str]
+    ] = []  # route, scheduled (epoch), latency ms, ok, status
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         start = time.perf_counter() + 0.5
         epoch0 = time.time() + 0.5
 
         async def one(route: str, i: int, scheduled: float) -> None:
-            ok = False
+            ok, status = False, "?"
             try:
                 if route == "GET score":
                     r = await client.get(f"{api}/v1/applicants/{ids[i % len(ids)]}/score")
@@ -143,13 +153,12 @@ async def drive(
                     r = await client.post(f"{api}/v1/score", json=bodies[i % len(bodies)])
                 else:
                     r = await client.get(f"{superset}/api/v1/chart/{charts[i % len(charts)]}/data/",
-                                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            records.append(
-                (route, epoch0 + (scheduled - start), (time.perf_counter() - scheduled) * 1000, ok)
-            )
+                                         headers={"Authorization": f"Bearer {token()}"})  # fmt: skip
+                ok, status = r.status_code == 200, str(r.status_code)
+            except httpx.HTTPError as exc:
+                ok, status = False, type(exc).__name__
+            latency = (time.perf_counter() - scheduled) * 1000
+            records.append((route, epoch0 + (scheduled - start), latency, ok, status))
 
         async def producer(route: str, rate: float) -> None:
             tasks = set()
@@ -168,12 +177,33 @@ async def drive(
     return records
 
 
-def superset_login(url: str, password: str) -> tuple[str, list[int]]:
-    login = httpx.post(f"{url}/api/v1/security/login", timeout=30,
-                       json={"username": "admin", "password": password, "provider": "db", "refresh": False})  # fmt: skip
-    login.raise_for_status()
-    token = login.json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+class SupersetToken:
+    """An admin access token, renewed every 10 minutes (Superset's expire after 15)."""
+
+    def __init__(self, url: str, password: str) -> None:
+        self.url, self.password, self.value, self.at = url, password, "", 0.0
+
+    def __call__(self) -> str:
+        if time.monotonic() - self.at > 600:
+            login = httpx.post(f"{self.url}/api/v1/security/login", timeout=30,
+                               json={"username": "admin", "password": self.password, "provider": "db",
+                                     "refresh": False})  # fmt: skip
+            login.raise_for_status()
+            self.value, self.at = login.json()["access_token"], time.monotonic()
+        return self.value
+
+
+def errors_by_status(records) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for route, _, _, ok, status in records:
+        if not ok:
+            out[route][status] += 1
+    return {route: dict(v) for route, v in out.items()}
+
+
+def superset_login(url: str, password: str) -> tuple[SupersetToken, list[int]]:
+    token = SupersetToken(url, password)
+    headers = {"Authorization": f"Bearer {token()}"}
     charts = httpx.get(f"{url}/api/v1/chart/", headers=headers, params={"q": "(page_size:100)"}, timeout=30)
     answering = []
     for chart in charts.json()["result"]:
@@ -266,7 +296,9 @@ def main() -> None:
         token, charts = superset_login(superset_url, os.environ.get("SUPERSET_ADMIN_PASSWORD", "admin"))
         superset_pid = int((home / "superset" / "superset.pid").read_text().strip())
         pids = {"API": api.pid, "Superset": superset_pid, "soak driver": os.getpid()}
-        rss_start = {name: sum(r for _, r in rss_tree(pid).values()) for name, pid in pids.items()}
+        # one minute of the same traffic first: start-up allocations are not growth
+        asyncio.run(drive(api_url, superset_url, token, charts, ids, bodies, 60))
+        rss_start = {name: _rss(pid) for name, pid in pids.items()}
         seconds = args.minutes * 60
         gap = max(0.0, (seconds - 120) / max(args.rebuilds, 1) - 60)
         pipeline = Pipeline(env, source, args.rebuilds, first_after_s=60, gap_s=gap)
@@ -274,7 +306,7 @@ def main() -> None:
         print(f"soak: {args.minutes:.0f} min on {home}, {len(charts)} Superset charts answering", flush=True)
         records = asyncio.run(drive(api_url, superset_url, token, charts, ids, bodies, seconds))
         pipeline.join(timeout=1800)
-        rss_end = {name: sum(r for _, r in rss_tree(pid).values()) for name, pid in pids.items()}
+        rss_end = {name: _rss(pid) for name, pid in pids.items()}
     finally:
         api.terminate()
         api.wait(timeout=30)
@@ -286,7 +318,9 @@ def main() -> None:
         "home": str(home), "machine": f"{os.uname().nodename}, {os.cpu_count()} cores",
         "pipeline_runs": pipeline.runs, "pipeline_failed": pipeline.failed,
         "publishes": [[round(a - records[0][1], 1), round(b - records[0][1], 1)] for a, b in pipeline.publishes],
-        "rss_mb": {n: [round(rss_start[n] / 2**20), round(rss_end[n] / 2**20)] for n in pids},
+        "rss_mb": {n: {"anon": [round(rss_start[n][0] / 2**20), round(rss_end[n][0] / 2**20)],
+                       "file": [round(rss_start[n][1] / 2**20), round(rss_end[n][1] / 2**20)]} for n in pids},
+        "error_statuses": errors_by_status(records),
     })  # fmt: skip
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "soak.json").write_text(json.dumps(result, indent=1))
@@ -312,9 +346,12 @@ def main() -> None:
     ]
     if pipeline.failed:
         lines.append(f"Pipeline FAILED: {pipeline.failed}")
-    lines += ["", "| process tree | RSS at start | at end | growth |", "|---|---:|---:|---:|"]
-    for name, (a, b) in result["rss_mb"].items():
-        lines.append(f"| {name} | {a} MB | {b} MB | {100 * (b - a) / max(a, 1):+.0f}% |")
+    lines += ["", f"Errors by route and status: {json.dumps(result['error_statuses'])}"]
+    lines += ["", "| process tree | anonymous RSS at start | at end | growth | file-backed RSS (mapped warehouse, "
+              "page cache) start, end |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, mem in result["rss_mb"].items():
+        (a, b), (fa, fb) = mem["anon"], mem["file"]
+        lines.append(f"| {name} | {a} MB | {b} MB | {100 * (b - a) / max(a, 1):+.0f}% | {fa} MB, {fb} MB |")
     (reports / "soak.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -4,10 +4,11 @@ Steps (each timed; the summary goes to stdout and $CREDIT_HOME/prod_check.json):
  1. PostgreSQL and Redis up (deploy/services.py), the env file's secrets (deploy/envfile.py);
  2. synthetic data (`--applicants`, once) and `make pipeline` in prod mode: MLflow's backend store on
     PostgreSQL, a quick training budget (the stack is under test here, not the model);
- 3. the API (`python -m api serve`, CREDIT_ENV=prod, rate-limit counts in Redis) and Superset
-    (`make superset`: metadata on PostgreSQL, caches in Redis);
+ 3. the API (`python -m api serve`, CREDIT_ENV=prod, rate-limit counts in Redis), Superset
+    (`make superset`: metadata on PostgreSQL, caches in Redis) and MLflow's server (`make
+    mlflow-server`, the MLflow image's command) over the PostgreSQL registry;
  4. the e2e tests that target a running stack (tests/e2e/stack, CREDIT_E2E_STACK=<env file>);
- 5. stops what it started (the API, Superset, PostgreSQL, Redis), unless --keep.
+ 5. stops what it started (the API, Superset, MLflow's server, PostgreSQL, Redis), unless --keep.
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ def _wait(url: str, seconds: float, what: str, process: subprocess.Popen | None 
 
 def run_check(values: dict[str, str], applicants: int, keep: bool) -> int:
     home = Path(values["CREDIT_HOME"])
-    env = stack_env(values)
     py = str(REPO / ".venv" / "bin" / "python")
     run_dir = home / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +84,12 @@ def run_check(values: dict[str, str], applicants: int, keep: bool) -> int:
     log.write_text("")
     steps: list[dict] = []
     api: subprocess.Popen | None = None
+    mlflow: subprocess.Popen | None = None
+    values = {
+        **values,
+        "MLFLOW_PORT": values.get("MLFLOW_PORT", str(int(values["CREDIT_SUPERSET_PORT"]) + 1)),
+    }
+    env = stack_env(values)
     superset_started = False
     status = 1
     started = time.perf_counter()
@@ -108,6 +114,20 @@ def run_check(values: dict[str, str], applicants: int, keep: bool) -> int:
         steps.append({"step": "API ready", "seconds": round(time.perf_counter() - t0, 1), "exit": 0})
         superset_started = True
         _step("make superset (prod)", steps, ["make", "-s", "superset"], env, log)
+        t0 = time.perf_counter()
+        mlflow_log = (run_dir / "mlflow.log").open("w")
+        # its own process group: make's child (mlflow server, then its workers) stop with it
+        mlflow = subprocess.Popen(["make", "-s", "mlflow-server"], cwd=REPO, env=env, stdout=mlflow_log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        _wait(
+            f"http://127.0.0.1:{values['MLFLOW_PORT']}/health",
+            120,
+            f"MLflow (log {run_dir / 'mlflow.log'})",
+            mlflow,
+        )
+        steps.append(
+            {"step": "MLflow server ready", "seconds": round(time.perf_counter() - t0, 1), "exit": 0}
+        )
         tests = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/e2e/stack"]
         _step("e2e tests against the stack", steps, tests,
               {**env, "CREDIT_E2E_STACK": str(home / ".env.prod")}, log)  # fmt: skip
@@ -122,6 +142,16 @@ def run_check(values: dict[str, str], applicants: int, keep: bool) -> int:
                     api.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     api.kill()
+            if mlflow is not None:
+                for sig in (15, 9):
+                    try:
+                        os.killpg(mlflow.pid, sig)
+                        mlflow.wait(timeout=20)
+                        break
+                    except ProcessLookupError:
+                        break
+                    except subprocess.TimeoutExpired:
+                        continue
             if superset_started:
                 subprocess.run(["make", "-s", "superset-stop"], cwd=REPO, env=env, capture_output=True)
             services_down(values)

@@ -71,6 +71,7 @@ def ensure(home: Path, pg_port: int, redis_port: int, api_port: int, superset_po
         ),  # fmt: skip
         "CREDIT_FILE_LINK_SECRET": secrets.token_hex(32),
         "CREDIT_SUPERSET_PORT": str(superset_port),
+        "MLFLOW_PORT": str(superset_port + 1),
         "CREDIT_SUPERSET_API_KEY": superset_key,
         "SUPERSET_SECRET_KEY": secrets.token_hex(32),
         "SUPERSET_ADMIN_PASSWORD": pw(),

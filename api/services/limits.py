@@ -84,12 +84,6 @@ class RedisRateLimit:
                 log.error("rate limit not counted (Redis: %s); requests are let through", type(exc).__name__)
             return 0
 
-    def ping(self) -> bool:
-        try:
-            return bool(self._client.ping())
-        except Exception:  # noqa: BLE001
-            return False
-
 
 def make_rate_limit(per_minute: int, redis_url: str, namespace: str) -> RateLimit | RedisRateLimit:
     """In Redis when `redis_url` is set (shared by every worker), else in this process."""

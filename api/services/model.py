@@ -16,6 +16,7 @@ import importlib.util
 import logging
 import sqlite3
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,20 +52,33 @@ CHAMPION_SQL = (
 )
 
 
+_PG: dict[str, Any] = {}  # tracking URI -> open connection (the alias is read every reload interval)
+_PG_LOCK = threading.Lock()
+
+
 def _postgres_champion(tracking_uri: str, name: str) -> Champion | None:
+    """The alias from MLflow's PostgreSQL backend store, on one kept connection (reopened on error)."""
     import psycopg2
 
-    dsn = tracking_uri.replace("postgresql+psycopg2://", "postgresql://", 1)
-    con = psycopg2.connect(dsn, connect_timeout=5)
-    try:
-        with con.cursor() as cur:
+    with _PG_LOCK:
+        for attempt in (1, 2):
+            con = _PG.get(tracking_uri)
             try:
-                cur.execute(CHAMPION_SQL.format(p="%s"), (name, ALIAS))
-            except psycopg2.errors.UndefinedTable:  # store not initialised yet
-                return None
-            row = cur.fetchone()
-    finally:
-        con.close()
+                if con is None or con.closed:
+                    dsn = tracking_uri.replace("postgresql+psycopg2://", "postgresql://", 1)
+                    con = _PG[tracking_uri] = psycopg2.connect(dsn, connect_timeout=5)
+                    con.autocommit = True  # each check sees the latest committed alias
+                with con.cursor() as cur:
+                    try:
+                        cur.execute(CHAMPION_SQL.format(p="%s"), (name, ALIAS))
+                    except psycopg2.errors.UndefinedTable:  # store not initialised yet
+                        return None
+                    row = cur.fetchone()
+                break
+            except psycopg2.OperationalError:  # the server restarted: one new connection, then give up
+                _PG.pop(tracking_uri, None)
+                if attempt == 2:
+                    raise
     return None if row is None else Champion(name, str(row[0]), row[1], row[2], row[3])
 
 

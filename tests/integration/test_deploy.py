@@ -137,3 +137,30 @@ def test_compose_file_parses_and_requires_every_secret(tmp_path):
     for dockerfile in DOCKERFILES:
         assert f"dockerfile: {dockerfile}" in text, dockerfile
     assert text.count("healthcheck:") >= 4  # postgres, redis, api, superset; mlflow: its image's HEALTHCHECK
+
+
+def test_api_reads_the_champion_from_postgresql_across_a_restart(stack_home):
+    from api.services.model import find_champion
+
+    home, env = stack_home
+    values = envfile.read(home / ".env.prod")
+    uri = values["MLFLOW_TRACKING_URI"]
+    assert uri.startswith("postgresql+psycopg2://")
+    assert find_champion(uri, "credit_default") is None  # a fresh store: no tables yet
+    con = psycopg2.connect(uri.replace("postgresql+psycopg2://", "postgresql://"))
+    con.autocommit = True
+    with con.cursor() as cur:  # the two registry tables the API reads, as MLflow names them
+        cur.execute("create table model_versions (name text, version int, storage_location text, run_id text, "
+                    "creation_time bigint)")  # fmt: skip
+        cur.execute("create table registered_model_aliases (name text, alias text, version int)")
+        cur.execute("insert into model_versions values ('credit_default', 3, 'file:///x', 'r3', 1)")
+        cur.execute("insert into registered_model_aliases values ('credit_default', 'champion', 3)")
+    con.close()
+    assert find_champion(uri, "credit_default").version == "3"
+    # PostgreSQL restarts under the API's kept connection: the next check reconnects
+    for command in ("down", "up"):
+        proc = subprocess.run([sys.executable, "-m", "deploy", command], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert find_champion(uri, "credit_default").version == "3"
+    assert find_champion(uri, "other_model") is None

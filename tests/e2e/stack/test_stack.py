@@ -133,3 +133,14 @@ def test_superset_metadata_in_postgresql_and_caches_in_redis(stack):
     cached = redis.Redis.from_url(stack.values["CREDIT_REDIS_URL"]).keys("superset_*")
     assert cached, "Superset wrote nothing to Redis"
     assert any(re.match(rb"superset_(data|credit)_", k) for k in cached), cached[:5]
+
+
+def test_mlflow_server_shows_the_champion(stack):
+    """MLflow's server (the MLflow image's command, `make mlflow-server`) over the PostgreSQL registry."""
+    url = f"http://127.0.0.1:{stack.values.get('MLFLOW_PORT', int(stack.values['CREDIT_SUPERSET_PORT']) + 1)}"
+    got = httpx.get(
+        f"{url}/api/2.0/mlflow/registered-models/get", params={"name": "credit_default"}, timeout=30
+    )
+    assert got.status_code == 200, got.text[:300]
+    aliases = {a["alias"] for a in got.json()["registered_model"].get("aliases", [])}
+    assert "champion" in aliases

@@ -67,6 +67,7 @@ def test_services_up_idempotent_and_down(stack_home):
         )
         con.close()
     bad = values["MLFLOW_TRACKING_URI"].replace(envfile.database_passwords(values)["mlflow"], "wrong")
+    bad = bad.replace("postgresql+psycopg2://", "postgresql://")
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(bad, connect_timeout=5)
     assert redis.Redis.from_url(values["CREDIT_REDIS_URL"]).ping()

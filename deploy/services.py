@@ -70,8 +70,15 @@ class Postgres:
     def _check_reachable_by_postgres(self) -> None:
         if os.geteuid() != 0:
             return
+        import pwd
+
+        postgres_uid = pwd.getpwnam("postgres").pw_uid
         for parent in [self.root, *self.root.parents]:
-            if parent.exists() and not (parent.stat().st_mode & 0o001) and parent.stat().st_uid != 101:
+            if (
+                parent.exists()
+                and not (parent.stat().st_mode & 0o001)
+                and parent.stat().st_uid != postgres_uid
+            ):
                 raise ServiceError(
                     f"PostgreSQL runs as the postgres user, which cannot enter {parent} (mode "
                     f"{oct(parent.stat().st_mode & 0o777)}): put CREDIT_HOME under a folder others may traverse"

@@ -9,7 +9,6 @@ and waits for the next day. `--now` runs once first. SIGTERM between runs stops 
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -40,7 +39,9 @@ def run_once() -> int:
 
 def main(now_first: bool) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    at = os.environ.get("CREDIT_DAILY_AT", "02:00")
+    from warehouse.config import get_settings
+
+    at = get_settings().daily_at  # CREDIT_DAILY_AT, checked by the contract
     seconds_until(at, datetime.now(UTC))  # refuses a malformed time before the first wait
     if now_first:
         run_once()

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     pg_port: int = Field(default=5433, ge=1, le=65535)
     redis_port: int = Field(default=6380, ge=1, le=65535)
     redis_url: str = ""
+    # the pipeline container's daily `make pipeline` (python -m deploy daily), HH:MM UTC
+    daily_at: str = Field(default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
     # The client's file (api/README.md): signed links on this base URL (default the API's own
     # address), their HMAC secret (the dev default is refused outside dev), how long a link lives,
@@ -215,6 +217,10 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+        problems = "; ".join(
+            (f"CREDIT_{str(e['loc'][0]).upper()}: " if e.get("loc") else "")
+            + str(e.get("msg", "")).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
         print(f"configuration refused: {problems}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -21,16 +20,11 @@ import redis
 from api.services.limits import RedisRateLimit, make_rate_limit
 from deploy import envfile
 from deploy.daily import seconds_until
+from tests.e2e.api.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILES = ["api/Dockerfile", "superset/Dockerfile", "deploy/docker/pipeline.Dockerfile",
                "deploy/docker/mlflow.Dockerfile"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
